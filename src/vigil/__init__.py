@@ -1,0 +1,1 @@
+"""Vigil: finds payers and facilitators of live-streamed child sexual abuse in payment data."""

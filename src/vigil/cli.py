@@ -1,0 +1,86 @@
+"""The command line: each command parses its options and calls one function of the Python API."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from vigil.errors import VigilError
+
+app = typer.Typer(
+    name="vigil",
+    help="Find payers and facilitators of live-streamed child sexual abuse in payment data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def user_errors(command: F) -> F:
+    """Turn a VigilError into one line on stderr and a non-zero exit: no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return command(*args, **kwargs)
+        except VigilError as error:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            sys.exit(error.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@user_errors
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder for transactions.csv and labels.csv.")],
+    senders: Annotated[
+        int | None, typer.Option(min=1, help="Number of sending customers (default: scenario's).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
+    scenario: Annotated[
+        str,
+        typer.Option(help="Scenario YAML file, or the name of a shipped scenario."),
+    ] = "default",
+) -> None:
+    """Write a synthetic payment population (transactions.csv, labels.csv, parties.csv)."""
+    from vigil.synth import generate as run_generate
+
+    result = run_generate(out, senders=senders, seed=seed, scenario=scenario, progress=True)
+    console.print(result.render_makeup())
+
+
+@app.command()
+@user_errors
+def evaluate(
+    alerts: Annotated[Path, typer.Option(help="alerts.csv written by `vigil scan`.")],
+    labels: Annotated[Path, typer.Option(help="labels.csv of the evaluation dataset.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Average precision, recall and precision at alert budgets, false positives by population."""
+    from vigil.evaluation import evaluate as run_evaluate
+
+    report = run_evaluate(alerts, labels)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(report.render())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

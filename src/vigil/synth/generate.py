@@ -1,0 +1,282 @@
+"""Assemble a scenario's populations into the canonical files: transactions, labels, parties."""
+
+from __future__ import annotations
+
+import zlib
+from contextlib import nullcontext
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rich.console import Console, Group
+from rich.progress import Progress
+from rich.table import Table
+
+from vigil.schema import CANONICAL_ORDER, LABEL_COLUMNS
+from vigil.synth.engine import PopulationSimulator, Simulated
+from vigil.synth.scenario import Scenario, load_scenario
+from vigil.synth.timing import format_in_zone
+
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "LAK", "COP", "IDR", "VND"})
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    out: Path
+    transactions: Path
+    labels: Path
+    parties: Path
+    scenario: str
+    payments: int
+    makeup: pl.DataFrame  # party_kind, role, parties, payments, median_usd
+
+    def render_makeup(self) -> Group:
+        table = Table(title=f"Population '{self.scenario}': {self.payments:,} payments")
+        for column in ("kind", "role", "parties", "payments", "median amount (USD)"):
+            table.add_column(column, justify="left" if column in ("kind", "role") else "right")
+        for row in self.makeup.iter_rows(named=True):
+            table.add_row(
+                row["party_kind"],
+                row["role"],
+                f"{row['parties']:,}",
+                f"{row['payments']:,}",
+                f"{row['median_usd']:,.0f}",
+            )
+        return Group(table, f"Written to {self.out}/ (transactions.csv, labels.csv, parties.csv)")
+
+
+def _allocate(total: int, shares: list[float]) -> list[int]:
+    """Largest-remainder split of `total` senders by population share."""
+    exact = np.asarray(shares) * total
+    counts = np.floor(exact).astype(int)
+    remainder = total - counts.sum()
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[:remainder]] += 1
+    return counts.tolist()
+
+
+def _usd_per_unit() -> pl.DataFrame:
+    path = resources.files("vigil").joinpath("data", "fx_rates.csv")
+    return pl.read_csv(path.read_bytes(), schema_overrides={"usd_per_unit": pl.Float64})
+
+
+def _to_send_currency(payments: pl.DataFrame, round_share: np.ndarray) -> pl.DataFrame:
+    """Amounts in the sender's currency, mostly rounded to 5 / 10 / 50 as people do."""
+    rates = _usd_per_unit()
+    years = rates.group_by("currency").agg(
+        pl.col("year").min().alias("lo"), pl.col("year").max().alias("hi")
+    )
+    frame = (
+        payments.with_columns(year=pl.from_epoch("utc_us", time_unit="us").dt.year())
+        .join(years, on="currency", how="left")
+        .with_columns(year=pl.col("year").clip(pl.col("lo"), pl.col("hi")))
+        .join(rates, on=["currency", "year"], how="left")
+    )
+    local = (frame["amount_usd"] / frame["usd_per_unit"]).to_numpy()
+    zero_dec = frame["currency"].is_in(list(ZERO_DECIMAL_CURRENCIES)).to_numpy()
+    unit = np.maximum(1.0, 5 * 10 ** (np.floor(np.log10(local)) - 1))
+    rounded = np.maximum(unit, np.round(local / unit) * unit)
+    exact = np.where(zero_dec, np.round(local), np.round(local, 2))
+    value = np.where(round_share, rounded, exact)
+    cents = np.round(value * 100).astype(np.int64)
+    text = np.where(
+        zero_dec,
+        (cents // 100).astype(str),
+        np.char.add(
+            np.char.add((cents // 100).astype(str), "."),
+            np.char.zfill((cents % 100).astype(str), 2),
+        ),
+    )
+    return payments.with_columns(amount=pl.Series(text, dtype=pl.String))
+
+
+def generate(
+    out: Path | str,
+    *,
+    senders: int | None = None,
+    seed: int = 0,
+    scenario: str | Path | Scenario = "default",
+    progress: bool = False,
+) -> GenerationResult:
+    """Simulate a payment institution's customers and write the canonical files to `out`."""
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    total = senders if senders is not None else spec.senders
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = _allocate(total, [p.share for p in spec.populations])
+
+    bar = Progress(console=Console(stderr=True), transient=True) if progress else nullcontext()
+    with bar as live:
+        task = (
+            live.add_task("Simulating populations", total=len(spec.populations) + 2)
+            if live
+            else None
+        )
+        parts: list[tuple[Simulated, int]] = []
+        for index, (pop, n) in enumerate(zip(spec.populations, counts, strict=True)):
+            if n == 0:
+                continue
+            rng = np.random.default_rng([seed, zlib.crc32(pop.role.encode())])
+            parts.append((PopulationSimulator(spec, rng).run(pop, n), index))
+            if live:
+                live.advance(task)
+        frames = _assemble(spec, parts, seed)
+        if live:
+            live.update(task, description="Writing files")
+            live.advance(task)
+        transactions = out / "transactions.csv"
+        labels = out / "labels.csv"
+        parties = out / "parties.csv"
+        frames["transactions"].write_csv(transactions)
+        frames["labels"].write_csv(labels)
+        frames["parties"].write_csv(parties)
+        if live:
+            live.advance(task)
+    return GenerationResult(
+        out=out,
+        transactions=transactions,
+        labels=labels,
+        parties=parties,
+        scenario=spec.name,
+        payments=frames["transactions"].height,
+        makeup=frames["makeup"],
+    )
+
+
+def _assemble(
+    spec: Scenario, parts: list[tuple[Simulated, int]], seed: int
+) -> dict[str, pl.DataFrame]:
+    senders, accounts, payments = [], [], []
+    sender_base = account_base = person_base = household_base = 0
+    for sim, index in parts:
+        senders.append(sim.senders.with_columns(pl.col("sender") + sender_base))
+        accounts.append(
+            sim.accounts.with_columns(
+                pl.col("account") + account_base,
+                person=pl.col("person") + person_base,
+                household=pl.col("household") + household_base,
+                population=pl.lit(index),
+            )
+        )
+        payments.append(
+            sim.payments.with_columns(
+                pl.col("sender") + sender_base, pl.col("account") + account_base
+            )
+        )
+        sender_base += sim.senders.height
+        account_base += sim.accounts.height
+        person_base += int(sim.accounts["person"].max()) + 1
+        household_base += int(sim.accounts["household"].max()) + 1
+    sender = pl.concat(senders)
+    account = pl.concat(accounts)
+    payment = pl.concat(payments)
+
+    # Identifiers carry no trace of the population: random, unique, then sorted into the ledger.
+    ids = np.random.default_rng([seed, 0x1D5])
+    sender = sender.with_columns(
+        sender_id=pl.Series(ids.choice(90_000_000, sender.height, replace=False) + 10_000_000)
+        .cast(pl.String)
+        .str.pad_start(8, "0"),
+        currency=pl.col("country").replace_strict(spec.currencies),
+    ).with_columns(sender_id=pl.lit("C") + pl.col("sender_id"))
+    used = payment["account"].unique().sort()
+    account = account.filter(pl.col("account").is_in(used.implode()))
+    account = account.with_columns(
+        beneficiary_id=pl.lit("B")
+        + pl.Series(ids.choice(900_000_000, account.height, replace=False) + 100_000_000).cast(
+            pl.String
+        )
+    )
+
+    payment = payment.join(
+        sender.select(
+            "sender",
+            "sender_id",
+            sender_name="name",
+            sender_country="country",
+            zone="zone",
+            currency="currency",
+            sender_role="role",
+        ),
+        on="sender",
+    ).join(
+        account.select(
+            "account",
+            "beneficiary_id",
+            beneficiary_name="name",
+            beneficiary_country="country",
+            beneficiary_city="city",
+        ),
+        on="account",
+    )
+    payment = payment.sort(["utc_us", "sender_id", "beneficiary_id", "amount_usd"])
+    round_prob = np.asarray([spec.populations[0].amount.round_share] * payment.height)
+    role_round = {p.role: p.amount.round_share for p in spec.populations}
+    round_prob = payment["sender_role"].replace_strict(role_round).to_numpy()
+    rounds = np.random.default_rng([seed, 0xA11]).random(payment.height) < round_prob
+    payment = _to_send_currency(payment, rounds)
+    payment = payment.with_columns(
+        txn_id=pl.lit("T")
+        + pl.int_range(1, payment.height + 1).cast(pl.String).str.pad_start(9, "0"),
+        ts=pl.Series(
+            format_in_zone(payment["utc_us"].to_numpy(), payment["zone"].to_numpy()),
+            dtype=pl.String,
+        ),
+    )
+    transactions = payment.select(CANONICAL_ORDER)
+
+    labels = pl.concat(
+        [
+            sender.select(party_kind=pl.lit("sender"), party_id="sender_id", role="role"),
+            account.select(
+                party_kind=pl.lit("beneficiary"), party_id="beneficiary_id", role="role"
+            ),
+        ]
+    ).sort(["party_kind", "party_id"])
+    parties = pl.concat(
+        [
+            sender.select(
+                party_kind=pl.lit("sender"),
+                party_id="sender_id",
+                role="role",
+                segment="segment",
+                person_id=pl.lit(None, pl.String),
+                household_id=pl.lit(None, pl.String),
+            ),
+            account.select(
+                party_kind=pl.lit("beneficiary"),
+                party_id="beneficiary_id",
+                role="role",
+                segment=pl.lit(None, pl.String),
+                person_id=pl.lit("P") + pl.col("person").cast(pl.String),
+                household_id=pl.lit("H") + pl.col("household").cast(pl.String),
+            ),
+        ]
+    ).sort(["party_kind", "party_id"])
+
+    makeup = (
+        pl.concat(
+            [
+                payment.group_by(role="sender_role").agg(
+                    party_kind=pl.lit("sender"),
+                    parties=pl.col("sender_id").n_unique(),
+                    payments=pl.len(),
+                    median_usd=pl.col("amount_usd").median(),
+                ),
+                payment.join(account.select("beneficiary_id", "role"), on="beneficiary_id")
+                .group_by("role")
+                .agg(
+                    party_kind=pl.lit("beneficiary"),
+                    parties=pl.col("beneficiary_id").n_unique(),
+                    payments=pl.len(),
+                    median_usd=pl.col("amount_usd").median(),
+                ),
+            ]
+        )
+        .select("party_kind", "role", "parties", "payments", "median_usd")
+        .sort(["party_kind", "parties"], descending=[True, True])
+    )
+    assert labels.columns == list(LABEL_COLUMNS)
+    return {"transactions": transactions, "labels": labels, "parties": parties, "makeup": makeup}
