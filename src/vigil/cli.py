@@ -78,6 +78,63 @@ def evaluate(
         console.print(report.render())
 
 
+@app.command()
+@user_errors
+def scan(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Payment files: CSV, CSV.gz or Parquet (one dataset).")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for alerts.csv, alerts.json, quarantine.csv.")],
+    workspace: Annotated[
+        Path | None, typer.Option(help="DuckDB workspace file (default: OUT/vigil.duckdb).")
+    ] = None,
+    watchlist: Annotated[
+        Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
+    ] = None,
+    fx_rates: Annotated[
+        Path | None, typer.Option(help="CSV currency,year,usd_per_unit replacing shipped rates.")
+    ] = None,
+    catalogue: Annotated[
+        Path | None, typer.Option(help="Indicator catalogue YAML (default: the shipped one).")
+    ] = None,
+) -> None:
+    """Ingest payments, score every sender and beneficiary, and explain each score."""
+    from vigil.scan import scan as run_scan
+
+    result = run_scan(
+        inputs,
+        out,
+        workspace=workspace,
+        watchlist=watchlist,
+        fx_rates=fx_rates,
+        catalogue=catalogue,
+        progress=True,
+    )
+    summary = result.summary
+    console.print(
+        f"Read {summary['rows_read']:,} rows: {summary['rows_ingested']:,} ingested, "
+        f"{summary['rows_quarantined']:,} quarantined. Scored "
+        f"{summary['parties']['sender']:,} senders and "
+        f"{summary['parties']['beneficiary']:,} beneficiaries in {summary['run_seconds']} s."
+    )
+    console.print(f"Alerts: {result.alerts}  Explanations: {result.alerts_json}")
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo data and results.")] = Path(
+        "demo-output"
+    ),
+    senders: Annotated[int, typer.Option(min=100, help="Customers to simulate.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generate a population, scan it, and print the top alerts with their reasons."""
+    from vigil.demo import run_demo
+
+    run_demo(out, senders=senders, seed=seed, console=console)
+
+
 def main() -> None:
     app()
 

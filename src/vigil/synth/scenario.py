@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from vigil.config import read_yaml_mapping
 from vigil.errors import ConfigError
 from vigil.geo import country_codes
 from vigil.schema import CHANNELS
@@ -191,21 +190,6 @@ class Scenario(Strict):
 SHIPPED = ("default", "european_remitter", "ewallet")
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans only: `NO` is Norway, not False."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
 def shipped_scenario_path(name: str) -> Path:
     return Path(str(resources.files("vigil.synth").joinpath("scenarios", f"{name}.yaml")))
 
@@ -223,12 +207,7 @@ def _resolve(name_or_path: str | Path) -> Path:
 
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """The scenario's mapping, with `base:` (another scenario it overrides) merged in."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)  # noqa: S506
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}".replace("\n", " ")) from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a scenario is a YAML mapping of keys to values")
+    data = read_yaml_mapping(path, "scenario")
     base = data.pop("base", None)
     if base is None:
         return data

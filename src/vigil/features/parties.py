@@ -1,0 +1,226 @@
+"""Per-sender, per-beneficiary and per-pair features as Ibis expressions over payment facts."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from vigil.features.payments import name_key
+
+QUICK_REPEAT_SECONDS = 2 * 3600
+
+
+def _fill(table: ir.Table, keep: set[str]) -> ir.Table:
+    """Counts and shares absent for a party are zero."""
+    return table.mutate(
+        **{
+            name: table[name].fill_null(0)
+            for name, dtype in table.schema().items()
+            if name not in keep and (dtype.is_numeric() or dtype.is_boolean())
+        }
+    )
+
+
+def _join_all(base: ir.Table, key: str, parts: list[ir.Table]) -> ir.Table:
+    out = base
+    for part in parts:
+        out = out.left_join(part, out[key] == part[key]).drop(f"{key}_right")
+    return out
+
+
+def pair_features(facts: ir.Table) -> ir.Table:
+    """One row per sender–beneficiary pair."""
+    return facts.group_by("sender_id", "beneficiary_id").aggregate(
+        payments=_.count(),
+        amount_usd=_.amount_reporting.sum(),
+        related=_.related.any(),
+        hr=_.hr.any(),
+        foreign=_.foreign.any(),
+        small_payments=_.small.sum(),
+        first_ts=_.ts_utc.min(),
+        last_ts=_.ts_utc.max(),
+    )
+
+
+def beneficiary_unrelated_payers(pairs: ir.Table) -> ir.Table:
+    """Per beneficiary: foreign senders sharing no surname with it."""
+    unrelated = pairs.filter(~pairs.related & pairs.foreign)
+    return unrelated.group_by("beneficiary_id").aggregate(unrelated_payers=_.sender_id.nunique())
+
+
+def sender_features(facts: ir.Table, pairs: ir.Table) -> ir.Table:
+    hr = facts.filter(facts.hr)
+    hr_small = hr.filter(hr.small)
+
+    base = facts.group_by("sender_id").aggregate(
+        name=_.sender_name.arbitrary(),
+        country=_.sender_country.arbitrary(),
+        payments=_.count(),
+        total_usd=_.amount_reporting.sum(),
+        first_ts=_.ts_utc.min(),
+        last_ts=_.ts_utc.max(),
+    )
+    hr_totals = hr.group_by("sender_id").aggregate(
+        hr_payments=_.count(),
+        hr_value=_.amount_reporting.sum(),
+        hr_evening_share=_.beneficiary_evening.mean(),
+        hr_night_share=_.sender_night.mean(),
+        hr_cover_narrative_share=_.cover_narrative.mean(),
+        hr_round_share=_.round_amount.mean(),
+        hr_unrelated_value_share=(_.amount_reporting * (~_.related).cast("float64")).sum()
+        / _.amount_reporting.sum(),
+        hr_beneficiaries=_.beneficiary_id.nunique(),
+    )
+
+    # R1: small payments to high-risk countries in a sliding 30-day window.
+    w30 = ibis.window(
+        group_by="sender_id", order_by="ts_utc", preceding=ibis.interval(days=30), following=0
+    )
+    rolling = hr_small.select("sender_id", in_30d=hr_small.txn_id.count().over(w30))
+    r1 = rolling.group_by("sender_id").aggregate(hr_small_30d_max=_.in_30d.max())
+    monthly = hr_small.group_by("sender_id", "month").aggregate(n=_.count())
+    busy = monthly.group_by("sender_id").aggregate(
+        hr_small_busy_months=(_.n >= 4).sum(), hr_small_active_months=_.count()
+    )
+    # R16: the longest run of consecutive months with small high-risk payments.
+    islands = monthly.mutate(
+        island=_.month.year() * 12
+        + _.month.month()
+        - ibis.row_number().over(ibis.window(group_by="sender_id", order_by="month"))
+    )
+    runs = islands.group_by("sender_id", "island").aggregate(length=_.count())
+    r16 = runs.group_by("sender_id").aggregate(hr_small_longest_run_months=_.length.max())
+
+    # R2: distinct unrelated beneficiaries within 90 days (two offset tumbling grids).
+    unrelated_hr = hr.filter(~hr.related)
+    grids = [
+        unrelated_hr.group_by("sender_id", bucket=(unrelated_hr.epoch_day + shift) // 90)
+        .aggregate(n=_.beneficiary_id.nunique())
+        .select("sender_id", "n")
+        for shift in (0, 45)
+    ]
+    r2 = (
+        grids[0]
+        .union(grids[1])
+        .group_by("sender_id")
+        .aggregate(hr_unrelated_beneficiaries_90d_max=_.n.max())
+    )
+
+    # R6: busy days and quick repeats (sender's local calendar).
+    daily = hr.group_by("sender_id", "sender_day").aggregate(n=_.count())
+    r6_days = daily.group_by("sender_id").aggregate(
+        hr_burst_days=(_.n >= 2).sum(), hr_max_per_day=_.n.max()
+    )
+    gap = (
+        hr.ts_utc.epoch_seconds()
+        - hr.ts_utc.lag().over(ibis.window(group_by="sender_id", order_by="ts_utc")).epoch_seconds()
+    )
+    r6_gaps = (
+        hr.select("sender_id", gap=gap)
+        .group_by("sender_id")
+        .aggregate(hr_quick_repeats=(_.gap < QUICK_REPEAT_SECONDS).sum())
+    )
+
+    # R7: last three active months against the first three.
+    all_monthly = hr.group_by("sender_id", "month").aggregate(
+        n=_.count(), v=_.amount_reporting.sum()
+    )
+    ranked = all_monthly.mutate(
+        first=ibis.row_number().over(ibis.window(group_by="sender_id", order_by="month")),
+        last=ibis.row_number().over(group_by="sender_id", order_by=ibis.desc("month")),
+        months=_.count().over(group_by="sender_id"),
+    ).filter(_.months >= 6)
+    r7 = (
+        ranked.group_by("sender_id")
+        .aggregate(
+            first_n=_.n.sum(where=_.first < 3),
+            last_n=_.n.sum(where=_.last < 3),
+            first_v=_.v.sum(where=_.first < 3),
+            last_v=_.v.sum(where=_.last < 3),
+        )
+        .select(
+            "sender_id",
+            escalation_ratio=ibis.least(_.last_n / _.first_n, _.last_v / _.first_v),
+        )
+    )
+
+    # R4: the sender's high-risk beneficiaries that other unrelated foreign senders pay too.
+    payers = beneficiary_unrelated_payers(pairs)
+    hr_pairs = pairs.filter(pairs.hr).left_join(payers, "beneficiary_id")
+    others = hr_pairs.unrelated_payers.fill_null(0) - ibis.ifelse(
+        ~hr_pairs.related & hr_pairs.foreign, 1, 0
+    )
+    r4 = (
+        hr_pairs.select("sender_id", others=others)
+        .group_by("sender_id")
+        .aggregate(shared_hr_beneficiaries=(_.others >= 1).sum(), co_payers=_.others.sum())
+    )
+
+    parts = [hr_totals, r1, busy, r16, r2, r6_days, r6_gaps, r7, r4]
+    out = _fill(_join_all(base, "sender_id", parts), keep={"name", "country"})
+    return out.rename(party_id="sender_id")
+
+
+def beneficiary_features(facts: ir.Table, pairs: ir.Table, params_demand: list[str]) -> ir.Table:
+    base = facts.group_by("beneficiary_id").aggregate(
+        name=_.beneficiary_name.arbitrary(),
+        country=_.beneficiary_country.arbitrary(),
+        payments=_.count(),
+        total_usd=_.amount_reporting.sum(),
+        payers=_.sender_id.nunique(),
+        active_months=_.month.nunique(),
+        first_ts=_.ts_utc.min(),
+        last_ts=_.ts_utc.max(),
+    )
+    unrelated = facts.filter(facts.foreign & ~facts.related)
+    b1_all = unrelated.group_by("beneficiary_id").aggregate(
+        unrelated_foreign_senders=_.sender_id.nunique(),
+        unrelated_demand_countries=_.sender_country.nunique(where=_.demand),
+        sender_countries_list=_.sender_country.collect(
+            distinct=True, order_by=_.sender_country
+        ).join(", "),
+    )
+    grids = [
+        unrelated.group_by("beneficiary_id", bucket=(unrelated.epoch_day + shift) // 90)
+        .aggregate(n=_.sender_id.nunique())
+        .select("beneficiary_id", "n")
+        for shift in (0, 45)
+    ]
+    b1 = (
+        grids[0]
+        .union(grids[1])
+        .group_by("beneficiary_id")
+        .aggregate(unrelated_foreign_senders_90d_max=_.n.max())
+    )
+    b2 = facts.group_by("beneficiary_id").aggregate(
+        small_foreign_inflows=(_.small & _.foreign).sum(),
+        unrelated_foreign_value_share=(
+            _.amount_reporting * (_.foreign & ~_.related).cast("float64")
+        ).sum()
+        / _.amount_reporting.sum(),
+    )
+    # B5: other accounts under the same name key, in the same country, sharing a sender.
+    keyed = facts.select(
+        "sender_id", "beneficiary_id", "beneficiary_country", key=name_key(facts.beneficiary_name)
+    ).distinct()
+    other = keyed.view()
+    b5 = (
+        keyed.join(
+            other,
+            [
+                keyed.sender_id == other.sender_id,
+                keyed.key == other.key,
+                keyed.beneficiary_country == other.beneficiary_country,
+                keyed.beneficiary_id != other.beneficiary_id,
+            ],
+        )
+        .group_by(keyed.beneficiary_id)
+        .aggregate(name_variant_accounts=other.beneficiary_id.nunique())
+    )
+    out = _join_all(base, "beneficiary_id", [b1_all, b1, b2, b5])
+    out = _fill(out, keep={"name", "country", "sender_countries_list"}).mutate(
+        small_foreign_inflows_per_active_month=_.small_foreign_inflows / _.active_months,
+        sender_countries_list=_.sender_countries_list.fill_null(""),
+    )
+    return out.rename(party_id="beneficiary_id")

@@ -1,0 +1,85 @@
+"""Per-payment facts every party feature is built from (Ibis expressions over `payments`)."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from vigil.indicators.catalogue import Parameters
+
+SECONDS_PER_DAY = 86_400
+
+
+def surname_of(name: ir.StringValue) -> ir.StringValue:
+    """'SANTOS, Maria' → 'santos'; 'Maria C. Santos' → 'santos' (lower case, letters only)."""
+    lowered = name.lower().strip()
+    before_comma = lowered.re_extract(r"^([^,]+),", 1)
+    last_word = lowered.re_extract(r"([\p{L}'-]+)\W*$", 1)
+    return ibis.ifelse(lowered.contains(","), before_comma.strip(), last_word)
+
+
+def name_tokens(name: ir.StringValue) -> ir.StringValue:
+    """Letters-only lower-case words separated and padded by single spaces: ' maria santos '."""
+    return " " + name.lower().re_replace(r"[^\p{L}]+", " ").strip() + " "
+
+
+def name_key(name: ir.StringValue) -> ir.StringValue:
+    """Order-, case- and initial-insensitive key of a name: 'SANTOS, Maria C.' → 'maria santos'."""
+    words = name.lower().re_replace(r"[^\p{L}]+", " ").strip().split(" ")
+    return words.filter(lambda w: w.length() >= 2).sort().join(" ")
+
+
+def hour_in(hour: ir.IntegerValue, window: tuple[int, int]) -> ir.BooleanValue:
+    start, end = window
+    return (hour >= start) & (hour < end) if start < end else (hour >= start) | (hour < end)
+
+
+def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> ir.Table:
+    """One row per payment with the facts indicators test: corridor, band, local hours, links."""
+    p = payments
+    lo, hi = params.small_band_usd
+    local = p.left_join(
+        offsets,
+        [
+            p.beneficiary_country == offsets.country,
+            p.ts_utc >= offsets.valid_from,
+            p.ts_utc < offsets.valid_to,
+        ],
+    )
+    sender_local = local.ts_utc + local.sender_utc_offset_minutes.cast("int32").as_interval("m")
+    beneficiary_local = local.ts_utc + local.offset_minutes.fill_null(0).as_interval("m")
+    sender_surname = surname_of(local.sender_name)
+    surname_shared = (sender_surname.length() >= 2) & name_tokens(local.beneficiary_name).contains(
+        " " + sender_surname + " "
+    )
+    narrative = local.narrative.fill_null("").lower()
+    person_to_person = ~local.beneficiary_name.lower().re_search(params.organisation_pattern)
+    facts = local.select(
+        "txn_id",
+        "ts_utc",
+        "sender_id",
+        "sender_name",
+        "sender_country",
+        "beneficiary_id",
+        "beneficiary_name",
+        "beneficiary_country",
+        "amount",
+        "currency",
+        "channel",
+        "amount_reporting",
+        # R1's corridor is person-to-person: a shop or a charity there is not a facilitator.
+        hr=local.beneficiary_country.isin(params.high_risk_countries) & person_to_person,
+        person_to_person=person_to_person,
+        small=(local.amount_reporting >= lo) & (local.amount_reporting <= hi),
+        foreign=local.sender_country != local.beneficiary_country,
+        demand=local.sender_country.isin(params.demand_countries),
+        related=surname_shared,
+        beneficiary_evening=hour_in(beneficiary_local.hour(), params.beneficiary_evening_hours),
+        sender_night=hour_in(sender_local.hour(), params.sender_night_hours),
+        sender_day=sender_local.date(),
+        month=local.ts_utc.truncate("M").date(),
+        round_amount=(local.amount % 5) == 0,
+        cover_narrative=narrative.re_search(params.cover_pattern),
+        epoch_day=(local.ts_utc.epoch_seconds() // SECONDS_PER_DAY).cast("int64"),
+    )
+    return facts

@@ -1,0 +1,124 @@
+"""The indicator catalogue: validated data, evaluated by one generic engine."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from vigil.config import read_yaml_mapping
+from vigil.errors import ConfigError
+
+PartyKind = Literal["sender", "beneficiary"]
+# Word edges that know accented letters (RE2's \b is ASCII-only: "Martínez" has a "mart").
+_START, _END = r"(?:^|[^\pL\pN])", r"(?:[^\pL\pN]|$)"
+_PLACEHOLDER = re.compile(r"\{(\w+)(:[^}]*)?\}")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Indicator(Frozen):
+    id: Annotated[str, Field(pattern=r"^[RBN]\d+$")]
+    party: PartyKind
+    title: str
+    statement: str
+    sources: list[str]
+    stage: Literal["behaviour", "network"] = "behaviour"
+    feature: str
+    direction: Literal["above", "below"] = "above"
+    threshold: float
+    saturation: float
+    weight: Annotated[float, Field(ge=0)]
+    requires_any: list[str] = []
+    figures: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Indicator:
+        rising = self.saturation >= self.threshold
+        if rising != (self.direction == "above"):
+            raise ValueError(
+                "saturation must lie beyond the threshold in the indicator's direction"
+            )
+        return self
+
+    @property
+    def figure_fields(self) -> list[str]:
+        return [m.group(1) for m in _PLACEHOLDER.finditer(self.figures)]
+
+
+class Parameters(Frozen):
+    high_risk_countries: list[str]
+    demand_countries: list[str]
+    small_band_usd: tuple[float, float]
+    beneficiary_evening_hours: tuple[int, int]
+    sender_night_hours: tuple[int, int]
+    cover_words: list[str]
+    handle_pattern: str
+    organisation_words: list[str] = []
+    suspicious_score: Annotated[float, Field(gt=0, lt=1)]
+
+    @property
+    def cover_pattern(self) -> str:
+        words = "|".join(
+            re.escape(w.lower()) for w in sorted(self.cover_words, key=len, reverse=True)
+        )
+        return rf"{_START}({words}){_END}|{self.handle_pattern}"
+
+    @property
+    def organisation_pattern(self) -> str:
+        words = "|".join(re.escape(w.lower()) for w in self.organisation_words) or "(?!)"
+        return rf"{_START}({words}){_END}"
+
+
+class KindScoring(Frozen):
+    scale: Annotated[float, Field(gt=0)]
+
+
+class Catalogue(Frozen):
+    parameters: Parameters
+    scoring: dict[PartyKind, KindScoring]
+    indicators: list[Indicator]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Catalogue:
+        seen: set[tuple[str, str]] = set()
+        for ind in self.indicators:
+            key = (ind.party, ind.id)
+            if key in seen:
+                raise ValueError(f"indicator {ind.id} is defined twice for {ind.party}s")
+            seen.add(key)
+        for ind in self.indicators:
+            unknown = [r for r in ind.requires_any if (ind.party, r) not in seen]
+            if unknown:
+                raise ValueError(f"indicator {ind.id} requires unknown {', '.join(unknown)}")
+        return self
+
+    def for_party(self, kind: str, stage: str | None = None) -> list[Indicator]:
+        return [
+            i for i in self.indicators if i.party == kind and (stage is None or i.stage == stage)
+        ]
+
+    @cached_property
+    def by_key(self) -> dict[tuple[str, str], Indicator]:
+        return {(i.party, i.id): i for i in self.indicators}
+
+
+def default_catalogue_path() -> Path:
+    return Path(str(resources.files("vigil.indicators").joinpath("catalogue.yaml")))
+
+
+def load_catalogue(path: Path | str | None = None) -> Catalogue:
+    path = Path(path) if path else default_catalogue_path()
+    data = read_yaml_mapping(path, "catalogue")
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from error

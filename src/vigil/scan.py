@@ -1,0 +1,270 @@
+"""`vigil scan`: payments in, every sender and beneficiary ranked and explained out."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import polars as pl
+import pyarrow as pa
+from rich.console import Console
+from rich.progress import Progress
+
+from vigil.features.local_time import offset_intervals
+from vigil.features.parties import beneficiary_features, pair_features, sender_features
+from vigil.features.payments import payment_facts
+from vigil.indicators.catalogue import Catalogue, load_catalogue
+from vigil.indicators.evaluate import evaluate_indicators
+from vigil.indicators.watchlist import load_watchlist, match_watchlist
+from vigil.ingest import ingest
+from vigil.scoring.explain import contributions_sql
+from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
+from vigil.workspace import Workspace
+
+KINDS = ("sender", "beneficiary")
+
+
+@dataclass
+class ScanResult:
+    out: Path
+    alerts: Path
+    alerts_json: Path
+    quarantine: Path
+    summary: dict = field(default_factory=dict)
+
+    def top(self, kind: str, n: int = 10) -> pl.DataFrame:
+        alerts = pl.read_csv(self.alerts, infer_schema=False)
+        return alerts.filter(pl.col("party_kind") == kind).head(n)
+
+
+def scan(
+    inputs: Sequence[Path],
+    out: Path,
+    *,
+    workspace: Path | None = None,
+    watchlist: Path | None = None,
+    fx_rates: Path | None = None,
+    catalogue: Catalogue | Path | None = None,
+    progress: bool = False,
+) -> ScanResult:
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    watch = load_watchlist(watchlist) if watchlist else None
+    steps = ["Ingesting", "Computing features", "Scoring", "Propagating", "Writing alerts"]
+    bar = Progress(console=Console(stderr=True), transient=True) if progress else nullcontext()
+    with Workspace.open(workspace or out / "vigil.duckdb") as ws, bar as live:
+        task = live.add_task(steps[0], total=len(steps)) if live else None
+
+        def step(i: int) -> None:
+            if live:
+                live.update(task, description=steps[min(i, len(steps) - 1)], completed=i)
+
+        quarantine = out / "quarantine.csv"
+        ingested = ingest(ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates)
+        step(1)
+        _features(ws, catalogue, watch)
+        step(2)
+        threshold = catalogue.parameters.suspicious_score
+        base = {
+            kind: evaluate_indicators(ws.table(f"{kind}_features"), catalogue, kind, ("behaviour",))
+            for kind in KINDS
+        }
+        ws.replace_table("sender_base_scores", base["sender"].select("party_id", "score"))
+        step(3)
+        pairs, sender_base = ws.table("pair_features"), ws.table("sender_base_scores")
+        network = {
+            "sender": sender_network_features(pairs, sender_base, threshold),
+            "beneficiary": beneficiary_network_features(pairs, sender_base, threshold),
+        }
+        for kind in KINDS:
+            features = ws.table(f"{kind}_features")
+            joined = _fill_left(features, network[kind])
+            scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
+            ranked = scored.mutate(
+                rank=ibis.row_number().over(
+                    ibis.window(order_by=[ibis.desc("score"), ibis.desc("points"), "party_id"])
+                )
+                + 1
+            )
+            ws.replace_table(f"{kind}_scores", ranked)
+        step(4)
+        _explain(ws, catalogue)
+        alerts, alerts_json = _write_alerts(ws, out)
+        parties = {
+            kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchone()[0]
+            for kind in KINDS
+        }
+        step(5)
+    summary = {
+        **ingested.to_dict(),
+        "parties": parties,
+        "workspace": str(workspace or out / "vigil.duckdb"),
+        "run_seconds": round(time.perf_counter() - started, 2),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return ScanResult(out, alerts, alerts_json, quarantine, summary)
+
+
+def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
+    joined = features.left_join(extra, "party_id")
+    joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
+    return joined.mutate(**{c: joined[c].fill_null(0) for c in extra.columns if c != "party_id"})
+
+
+def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -> None:
+    payments = ws.table("payments")
+    span = payments.aggregate(lo=payments.ts_utc.min(), hi=payments.ts_utc.max()).to_pyarrow()
+    countries = payments.select("beneficiary_country").distinct().to_pyarrow()
+    lo, hi = span["lo"][0].as_py(), span["hi"][0].as_py()
+    ws.replace_table(
+        "country_offsets",
+        offset_intervals(countries["beneficiary_country"].to_pylist(), lo, hi),
+    )
+    facts = payment_facts(payments, ws.table("country_offsets"), catalogue.parameters)
+    ws.replace_table("payment_facts", facts)
+    facts = ws.table("payment_facts")
+    ws.replace_table("pair_features", pair_features(facts))
+    pairs = ws.table("pair_features")
+    senders = sender_features(facts, pairs)
+    beneficiaries = beneficiary_features(facts, pairs, catalogue.parameters.demand_countries)
+    matches = _watchlist_matches(ws, watch, senders, beneficiaries)
+    ws.replace_table("watchlist_matches", matches)
+    hits = ws.table("watchlist_matches")
+    listed = hits.group_by("party_kind", "party_id").aggregate(
+        watchlisted=hits.count(), watchlist_sources=hits.source.collect(distinct=True).join(", ")
+    )
+    own = listed.filter(listed.party_kind == "sender").drop("party_kind")
+    paid = (
+        pairs.join(
+            listed.filter(listed.party_kind == "beneficiary"),
+            pairs.beneficiary_id == listed.party_id,
+        )
+        .group_by("sender_id")
+        .aggregate(
+            watchlisted_beneficiaries=ibis._.beneficiary_id.nunique(),
+            paid_sources=ibis._.watchlist_sources.collect(distinct=True).join(", "),
+        )
+        .rename(party_id="sender_id")
+    )
+    senders = senders.left_join(own, "party_id").drop("party_id_right")
+    senders = senders.left_join(paid, "party_id").drop("party_id_right")
+    senders = senders.mutate(
+        watchlisted=senders.watchlisted.fill_null(0),
+        watchlisted_beneficiaries=senders.watchlisted_beneficiaries.fill_null(0),
+        watchlist_sources=ibis.coalesce(senders.watchlist_sources, senders.paid_sources, ""),
+    ).drop("paid_sources")
+    beneficiaries = beneficiaries.left_join(
+        listed.filter(listed.party_kind == "beneficiary").drop("party_kind"), "party_id"
+    ).drop("party_id_right")
+    beneficiaries = beneficiaries.mutate(
+        watchlisted=beneficiaries.watchlisted.fill_null(0),
+        watchlist_sources=beneficiaries.watchlist_sources.fill_null(""),
+    )
+    ws.replace_table("sender_features", senders)
+    ws.replace_table("beneficiary_features", beneficiaries)
+
+
+def _watchlist_matches(
+    ws: Workspace, watch: pl.DataFrame | None, senders: ir.Table, beneficiaries: ir.Table
+) -> pa.Table:
+    empty = pa.table(
+        {
+            "party_kind": pa.array([], pa.string()),
+            "party_id": pa.array([], pa.string()),
+            "source": pa.array([], pa.string()),
+            "how": pa.array([], pa.string()),
+        }
+    )
+    if watch is None or watch.height == 0:
+        return empty
+    parties = pl.concat(
+        [
+            pl.from_arrow(t.select("party_id", "name", "country").to_pyarrow()).with_columns(
+                party_kind=pl.lit(kind)
+            )
+            for kind, t in (("sender", senders), ("beneficiary", beneficiaries))
+        ]
+    )
+    return match_watchlist(watch, parties).to_arrow()
+
+
+def _explain(ws: Workspace, catalogue: Catalogue) -> None:
+    lo, hi = catalogue.parameters.small_band_usd
+    constants = {"small_lo": lo, "small_hi": hi}
+    union = "\nUNION ALL\n".join(
+        contributions_sql(catalogue, kind, f"{kind}_scores", constants) for kind in KINDS
+    )
+    ws.con.execute(f"CREATE OR REPLACE TABLE indicator_hits AS {union}")
+    meta = pa.table(
+        {
+            "party_kind": [i.party for i in catalogue.indicators],
+            "indicator": [i.id for i in catalogue.indicators],
+            "title": [i.title for i in catalogue.indicators],
+            "statement": [i.statement for i in catalogue.indicators],
+            "sources": [", ".join(i.sources) for i in catalogue.indicators],
+        }
+    )
+    ws.replace_table("indicator_catalogue", meta)
+
+
+_SAFE = "CASE WHEN regexp_matches({c}, '^[=+\\-@\\t\\r]') THEN '''' || {c} ELSE {c} END"
+
+
+def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
+    alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
+    parties = "\nUNION ALL\n".join(
+        f"""SELECT '{kind}' AS party_kind, party_id, name, country, payments, total_usd,
+                   score, rank, points FROM {kind}_scores"""
+        for kind in KINDS
+    )
+    ws.con.execute(
+        f"""CREATE OR REPLACE TABLE alerts AS
+        WITH parties AS ({parties}),
+        fired AS (
+            SELECT party_kind, party_id,
+                   string_agg(indicator, ';' ORDER BY contribution DESC, indicator) AS indicators,
+                   arg_max(figures, contribution) AS top_reason
+            FROM indicator_hits GROUP BY ALL
+        )
+        SELECT p.party_kind, p.party_id, round(p.score, 6) AS score, p.rank,
+               coalesce(f.indicators, '') AS indicators, p.name, p.country, p.payments,
+               round(p.total_usd, 2) AS total_usd, coalesce(f.top_reason, '') AS top_reason
+        FROM parties p LEFT JOIN fired f USING (party_kind, party_id)"""
+    )
+    safe_name, safe_reason = _SAFE.format(c="name"), _SAFE.format(c="top_reason")
+    ws.con.execute(
+        f"""COPY (SELECT party_kind, party_id, score, rank, indicators, {safe_name} AS name,
+                         country, payments, total_usd, {safe_reason} AS top_reason
+                  FROM alerts ORDER BY score DESC, party_kind DESC, rank)
+            TO '{_sql_path(alerts)}' (HEADER, DELIMITER ',')"""
+    )
+    ws.con.execute(
+        f"""COPY (
+            SELECT a.party_kind, a.party_id, a.name, a.country, a.score, a.rank, a.payments,
+                   a.total_usd,
+                   coalesce(list({{'indicator': h.indicator, 'title': c.title,
+                                  'contribution': round(h.contribution, 6),
+                                  'strength': round(h.strength, 4), 'value': h.value,
+                                  'figures': h.figures, 'statement': c.statement,
+                                  'sources': c.sources}}
+                                 ORDER BY h.contribution DESC) FILTER (h.indicator IS NOT NULL),
+                            []) AS contributions
+            FROM alerts a
+            LEFT JOIN indicator_hits h USING (party_kind, party_id)
+            LEFT JOIN indicator_catalogue c USING (party_kind, indicator)
+            GROUP BY ALL ORDER BY a.score DESC, a.party_kind DESC, a.rank
+        ) TO '{_sql_path(alerts_json)}' (FORMAT json, ARRAY true)"""
+    )
+    return alerts, alerts_json
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,1 @@
+"""Combining indicators into one explained score per party."""
