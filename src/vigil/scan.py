@@ -63,7 +63,13 @@ def scan(
     with Workspace.open(workspace or out / "vigil.duckdb") as ws, bar as live:
         task = live.add_task(steps[0], total=len(steps)) if live else None
 
+        timings: dict[str, float] = {}
+        clock = [time.perf_counter()]
+
         def step(i: int) -> None:
+            now = time.perf_counter()
+            timings[steps[i - 1].lower()] = round(now - clock[0], 2)
+            clock[0] = now
             if live:
                 live.update(task, description=steps[min(i, len(steps) - 1)], completed=i)
 
@@ -108,6 +114,7 @@ def scan(
         "parties": parties,
         "workspace": str(workspace or out / "vigil.duckdb"),
         "run_seconds": round(time.perf_counter() - started, 2),
+        "stage_seconds": timings,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, alerts, alerts_json, quarantine, summary)
@@ -133,8 +140,8 @@ def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -
     facts = ws.table("payment_facts")
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
-    senders = sender_features(facts, pairs)
-    beneficiaries = beneficiary_features(facts, pairs, catalogue.parameters.demand_countries)
+    senders = sender_features(payments, facts, pairs)
+    beneficiaries = beneficiary_features(payments, facts, pairs)
     matches = _watchlist_matches(ws, watch, senders, beneficiaries)
     ws.replace_table("watchlist_matches", matches)
     hits = ws.table("watchlist_matches")

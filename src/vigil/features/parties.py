@@ -49,11 +49,11 @@ def beneficiary_unrelated_payers(pairs: ir.Table) -> ir.Table:
     return unrelated.group_by("beneficiary_id").aggregate(unrelated_payers=_.sender_id.nunique())
 
 
-def sender_features(facts: ir.Table, pairs: ir.Table) -> ir.Table:
+def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.Table:
     hr = facts.filter(facts.hr)
     hr_small = hr.filter(hr.small)
 
-    base = facts.group_by("sender_id").aggregate(
+    base = payments.group_by("sender_id").aggregate(
         name=_.sender_name.arbitrary(),
         country=_.sender_country.arbitrary(),
         payments=_.count(),
@@ -107,15 +107,16 @@ def sender_features(facts: ir.Table, pairs: ir.Table) -> ir.Table:
         .aggregate(hr_unrelated_beneficiaries_90d_max=_.n.max())
     )
 
-    # R6: busy days and quick repeats (sender's local calendar).
-    daily = hr.group_by("sender_id", "sender_day").aggregate(n=_.count())
+    # R6: top-ups to one beneficiary the same day, minutes apart (sender's local calendar);
+    # several payees paid on one payday is a different, ordinary pattern.
+    daily = hr.group_by("sender_id", "beneficiary_id", "sender_day").aggregate(n=_.count())
     r6_days = daily.group_by("sender_id").aggregate(
         hr_burst_days=(_.n >= 2).sum(), hr_max_per_day=_.n.max()
     )
-    gap = (
-        hr.ts_utc.epoch_seconds()
-        - hr.ts_utc.lag().over(ibis.window(group_by="sender_id", order_by="ts_utc")).epoch_seconds()
+    previous = hr.ts_utc.lag().over(
+        ibis.window(group_by=["sender_id", "beneficiary_id"], order_by="ts_utc")
     )
+    gap = hr.ts_utc.epoch_seconds() - previous.epoch_seconds()
     r6_gaps = (
         hr.select("sender_id", gap=gap)
         .group_by("sender_id")
@@ -162,16 +163,20 @@ def sender_features(facts: ir.Table, pairs: ir.Table) -> ir.Table:
     return out.rename(party_id="sender_id")
 
 
-def beneficiary_features(facts: ir.Table, pairs: ir.Table, params_demand: list[str]) -> ir.Table:
-    base = facts.group_by("beneficiary_id").aggregate(
-        name=_.beneficiary_name.arbitrary(),
-        country=_.beneficiary_country.arbitrary(),
-        payments=_.count(),
-        total_usd=_.amount_reporting.sum(),
-        payers=_.sender_id.nunique(),
-        active_months=_.month.nunique(),
-        first_ts=_.ts_utc.min(),
-        last_ts=_.ts_utc.max(),
+def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.Table:
+    base = (
+        payments.mutate(month=payments.ts_utc.truncate("M"))
+        .group_by("beneficiary_id")
+        .aggregate(
+            name=_.beneficiary_name.arbitrary(),
+            country=_.beneficiary_country.arbitrary(),
+            payments=_.count(),
+            total_usd=_.amount_reporting.sum(),
+            payers=_.sender_id.nunique(),
+            active_months=_.month.nunique(),
+            first_ts=_.ts_utc.min(),
+            last_ts=_.ts_utc.max(),
+        )
     )
     unrelated = facts.filter(facts.foreign & ~facts.related)
     b1_all = unrelated.group_by("beneficiary_id").aggregate(
@@ -201,8 +206,15 @@ def beneficiary_features(facts: ir.Table, pairs: ir.Table, params_demand: list[s
         / _.amount_reporting.sum(),
     )
     # B5: other accounts under the same name key, in the same country, sharing a sender.
-    keyed = facts.select(
-        "sender_id", "beneficiary_id", "beneficiary_country", key=name_key(facts.beneficiary_name)
+    accounts = facts.select(
+        "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
+    )
+    accounts = accounts.distinct()
+    keyed = accounts.select(
+        "sender_id",
+        "beneficiary_id",
+        "beneficiary_country",
+        key=name_key(accounts.beneficiary_name),
     ).distinct()
     other = keyed.view()
     b5 = (

@@ -34,27 +34,43 @@ def hour_in(hour: ir.IntegerValue, window: tuple[int, int]) -> ir.BooleanValue:
     return (hour >= start) & (hour < end) if start < end else (hour >= start) | (hour < end)
 
 
+def _name_facts(payments: ir.Table, params: Parameters) -> ir.Table:
+    """Name-derived facts, computed once per distinct (sender name, beneficiary name) pair."""
+    names = payments.select("sender_name", "beneficiary_name").distinct()
+    sender_surname = surname_of(names.sender_name)
+    related = (sender_surname.length() >= 2) & name_tokens(names.beneficiary_name).contains(
+        " " + sender_surname + " "
+    )
+    person = ~names.beneficiary_name.lower().re_search(params.organisation_pattern)
+    return names.mutate(related=related, person_to_person=person)
+
+
+def _narrative_facts(payments: ir.Table, params: Parameters) -> ir.Table:
+    texts = payments.select(text=payments.narrative.fill_null("")).distinct()
+    return texts.mutate(cover_narrative=texts.text.lower().re_search(params.cover_pattern))
+
+
 def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> ir.Table:
     """One row per payment with the facts indicators test: corridor, band, local hours, links."""
-    p = payments
+    p = payments.mutate(narrative_text=payments.narrative.fill_null(""))
     lo, hi = params.small_band_usd
-    local = p.left_join(
-        offsets,
-        [
-            p.beneficiary_country == offsets.country,
-            p.ts_utc >= offsets.valid_from,
-            p.ts_utc < offsets.valid_to,
-        ],
+    names = _name_facts(payments, params)
+    texts = _narrative_facts(payments, params)
+    local = (
+        p.left_join(
+            offsets,
+            [
+                p.beneficiary_country == offsets.country,
+                p.ts_utc >= offsets.valid_from,
+                p.ts_utc < offsets.valid_to,
+            ],
+        )
+        .left_join(names, ["sender_name", "beneficiary_name"])
+        .left_join(texts, p.narrative_text == texts.text)
     )
     sender_local = local.ts_utc + local.sender_utc_offset_minutes.cast("int32").as_interval("m")
     beneficiary_local = local.ts_utc + local.offset_minutes.fill_null(0).as_interval("m")
-    sender_surname = surname_of(local.sender_name)
-    surname_shared = (sender_surname.length() >= 2) & name_tokens(local.beneficiary_name).contains(
-        " " + sender_surname + " "
-    )
-    narrative = local.narrative.fill_null("").lower()
-    person_to_person = ~local.beneficiary_name.lower().re_search(params.organisation_pattern)
-    facts = local.select(
+    return local.select(
         "txn_id",
         "ts_utc",
         "sender_id",
@@ -67,19 +83,18 @@ def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> 
         "currency",
         "channel",
         "amount_reporting",
+        "related",
+        "person_to_person",
+        "cover_narrative",
         # R1's corridor is person-to-person: a shop or a charity there is not a facilitator.
-        hr=local.beneficiary_country.isin(params.high_risk_countries) & person_to_person,
-        person_to_person=person_to_person,
+        hr=local.beneficiary_country.isin(params.high_risk_countries) & local.person_to_person,
         small=(local.amount_reporting >= lo) & (local.amount_reporting <= hi),
         foreign=local.sender_country != local.beneficiary_country,
         demand=local.sender_country.isin(params.demand_countries),
-        related=surname_shared,
         beneficiary_evening=hour_in(beneficiary_local.hour(), params.beneficiary_evening_hours),
         sender_night=hour_in(sender_local.hour(), params.sender_night_hours),
         sender_day=sender_local.date(),
         month=local.ts_utc.truncate("M").date(),
         round_amount=(local.amount % 5) == 0,
-        cover_narrative=narrative.re_search(params.cover_pattern),
         epoch_day=(local.ts_utc.epoch_seconds() // SECONDS_PER_DAY).cast("int64"),
     )
-    return facts
