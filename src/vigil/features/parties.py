@@ -29,6 +29,18 @@ def _join_all(base: ir.Table, key: str, parts: list[ir.Table]) -> ir.Table:
     return out
 
 
+def _most_distinct_within_90_days(table: ir.Table, key: str, counted: str, name: str) -> ir.Table:
+    """Most distinct `counted` per `key` within 90 days: two tumbling grids offset by 45 days
+    catch any 45-day window whole, without a sliding distinct count."""
+    grids = [
+        table.group_by(key, bucket=(table.epoch_day + shift) // 90)
+        .aggregate(n=table[counted].nunique())
+        .select(key, "n")
+        for shift in (0, 45)
+    ]
+    return grids[0].union(grids[1]).group_by(key).aggregate(**{name: _.n.max()})
+
+
 def pair_features(facts: ir.Table) -> ir.Table:
     """One row per sender–beneficiary pair."""
     return facts.group_by("sender_id", "beneficiary_id").aggregate(
@@ -93,18 +105,8 @@ def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.
     r16 = runs.group_by("sender_id").aggregate(hr_small_longest_run_months=_.length.max())
 
     # R2: distinct unrelated beneficiaries within 90 days (two offset tumbling grids).
-    unrelated_hr = hr.filter(~hr.related)
-    grids = [
-        unrelated_hr.group_by("sender_id", bucket=(unrelated_hr.epoch_day + shift) // 90)
-        .aggregate(n=_.beneficiary_id.nunique())
-        .select("sender_id", "n")
-        for shift in (0, 45)
-    ]
-    r2 = (
-        grids[0]
-        .union(grids[1])
-        .group_by("sender_id")
-        .aggregate(hr_unrelated_beneficiaries_90d_max=_.n.max())
+    r2 = _most_distinct_within_90_days(
+        hr.filter(~hr.related), "sender_id", "beneficiary_id", "hr_unrelated_beneficiaries_90d_max"
     )
 
     # R6: top-ups to one beneficiary the same day, minutes apart (sender's local calendar);
@@ -186,17 +188,8 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
             distinct=True, order_by=_.sender_country
         ).join(", "),
     )
-    grids = [
-        unrelated.group_by("beneficiary_id", bucket=(unrelated.epoch_day + shift) // 90)
-        .aggregate(n=_.sender_id.nunique())
-        .select("beneficiary_id", "n")
-        for shift in (0, 45)
-    ]
-    b1 = (
-        grids[0]
-        .union(grids[1])
-        .group_by("beneficiary_id")
-        .aggregate(unrelated_foreign_senders_90d_max=_.n.max())
+    b1 = _most_distinct_within_90_days(
+        unrelated, "beneficiary_id", "sender_id", "unrelated_foreign_senders_90d_max"
     )
     b2 = facts.group_by("beneficiary_id").aggregate(
         small_foreign_inflows=(_.small & _.foreign).sum(),
