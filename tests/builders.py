@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -53,44 +55,60 @@ def series(
     return [payment(sender, beneficiary, start + i * every, **kwargs) for i in range(count)]
 
 
-def write_payments(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(CANONICAL_ORDER))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+# A valid payment (the shape of shared/spec/example-payments.csv): builders fill every
+# canonical column a test leaves out with these values.
+DEFAULT_PAYMENT: dict[str, str] = {
+    "txn_id": "T0001",
+    "ts": "2023-02-03T11:42:10+01:00",
+    "sender_id": "C1001",
+    "sender_name": "Alain Mercier",
+    "sender_country": "FR",
+    "beneficiary_id": "W5501",
+    "beneficiary_name": "Rosalie Dizon",
+    "beneficiary_country": "PH",
+    "beneficiary_city": "Lapu-Lapu",
+    "amount": "45.00",
+    "currency": "EUR",
+    "channel": "online_remittance",
+    "narrative": "gift",
+}
 
 
-def payment_row(**overrides: str) -> dict[str, str]:
-    """A valid canonical row (like the spec's example), with a fresh txn_id unless given."""
-    row = {
-        "txn_id": f"G{next(_ids):07d}",
-        "ts": "2023-02-03T11:42:10+01:00",
-        "sender_id": "C1001",
-        "sender_name": "Alain Mercier",
-        "sender_country": "FR",
-        "beneficiary_id": "W5501",
-        "beneficiary_name": "Rosalie Dizon",
-        "beneficiary_country": "PH",
-        "beneficiary_city": "Lapu-Lapu",
-        "amount": "45.00",
-        "currency": "EUR",
-        "channel": "online_remittance",
-        "narrative": "gift",
-    }
-    row.update(overrides)
-    return row
+def payment_row(**values: object) -> dict[str, str]:
+    """One valid payment row, with `values` instead of the defaults."""
+    return {**DEFAULT_PAYMENT, **{k: "" if v is None else str(v) for k, v in values.items()}}
+
+
+def complete_rows(rows: Iterable[Mapping[str, object]]) -> list[dict[str, str]]:
+    """Fill each row's missing canonical columns; a row without txn_id gets T0001, T0002…"""
+    return [
+        payment_row(**{"txn_id": f"T{number:04d}", **row})
+        for number, row in enumerate(rows, start=1)
+    ]
 
 
 def write_payments_csv(
-    path: Path, rows: list[dict[str, str]], columns: list[str] | tuple[str, ...] | None = None
+    path: Path,
+    rows: Iterable[Mapping[str, object]],
+    *,
+    columns: Iterable[str] | None = None,
 ) -> Path:
-    """Rows given as overrides of `payment_row()`; `columns` picks and orders the header."""
-    header = list(columns) if columns is not None else list(CANONICAL_ORDER)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for overrides in rows:
-            full = payment_row(**overrides)
-            writer.writerow([full.get(c, "") for c in header])
+    """Write `rows` as a canonical payments CSV (gzip when `path` ends in .gz).
+
+    Omitted canonical columns get valid defaults; `columns` picks (and orders) the header,
+    e.g. to leave a required column out or to add an extra one.
+    """
+    filled = complete_rows(rows)
+    if columns is not None:
+        header = list(columns)
+    else:
+        header = list(CANONICAL_ORDER)
+        header += [k for row in filled for k in row if k not in CANONICAL_ORDER]
+        header = list(dict.fromkeys(header))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "wt", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(filled)
     return path

@@ -9,10 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.builders import payment_row, write_payments, write_payments_csv
+from tests.builders import write_payments_csv
 from vigil.scan import scan
-
-__all__ = ["payment_row", "write_payments_csv"]  # builders the ingest tests import
 
 
 class Scanned:
@@ -49,7 +47,7 @@ def run_scan(tmp_path: Path) -> Callable[..., Scanned]:
 
     def run(rows: list[dict[str, str]], **options) -> Scanned:
         n = next(counter)
-        source = write_payments(tmp_path / f"payments{n}.csv", rows)
+        source = write_payments_csv(tmp_path / f"payments{n}.csv", rows)
         out = tmp_path / f"out{n}"
         scan([source], out, **options)
         return Scanned(out)

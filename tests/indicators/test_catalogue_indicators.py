@@ -102,7 +102,9 @@ def test_r6_bursts_of_payments_minutes_apart(run_scan):
     rows += series("bob", "w2", MANILA_EVENING, 8, 3 * DAY)
     scanned = run_scan(rows)
     assert "R6" in scanned.fired("sender", "alice")
-    assert "4 days with 2 or more payments to the same beneficiary" in scanned.figures("sender", "alice", "R6")
+    assert "4 days with 2 or more payments to the same beneficiary" in scanned.figures(
+        "sender", "alice", "R6"
+    )
     assert "R6" not in scanned.fired("sender", "bob")
 
 
