@@ -12,11 +12,10 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import polars as pl
-import pyarrow as pa
 from rich.console import Console
 from rich.progress import Progress
 
-from vigil.features.local_time import offset_intervals
+from vigil.features.local_time import OFFSET_COLUMNS, offset_intervals
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.features.payments import payment_facts
 from vigil.indicators.catalogue import Catalogue, load_catalogue
@@ -128,22 +127,20 @@ def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
 
 def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -> None:
     payments = ws.table("payments")
-    span = payments.aggregate(lo=payments.ts_utc.min(), hi=payments.ts_utc.max()).to_pyarrow()
-    countries = payments.select("beneficiary_country").distinct().to_pyarrow()
-    lo, hi = span["lo"][0].as_py(), span["hi"][0].as_py()
-    ws.replace_table(
-        "country_offsets",
-        offset_intervals(countries["beneficiary_country"].to_pylist(), lo, hi),
-    )
+    lo, hi = ws.con.execute("SELECT min(ts_utc), max(ts_utc) FROM payments").fetchone()
+    countries = [
+        c for (c,) in ws.con.execute("SELECT DISTINCT beneficiary_country FROM payments").fetchall()
+    ]
+    ws.replace_table_rows("country_offsets", OFFSET_COLUMNS, offset_intervals(countries, lo, hi))
     facts = payment_facts(payments, ws.table("country_offsets"), catalogue.parameters)
-    ws.replace_table("payment_facts", facts)
+    ws.replace_table("payment_facts", facts, temporary=True)
     facts = ws.table("payment_facts")
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
     senders = sender_features(payments, facts, pairs)
     beneficiaries = beneficiary_features(payments, facts, pairs)
-    matches = _watchlist_matches(ws, watch, senders, beneficiaries)
-    ws.replace_table("watchlist_matches", matches)
+    matches = _watchlist_matches(watch, senders, beneficiaries)
+    ws.replace_table_rows("watchlist_matches", {c: "VARCHAR" for c in MATCH_COLUMNS}, matches)
     hits = ws.table("watchlist_matches")
     listed = hits.group_by("party_kind", "party_id").aggregate(
         watchlisted=hits.count(), watchlist_sources=hits.source.collect(distinct=True).join(", ")
@@ -179,19 +176,14 @@ def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -
     ws.replace_table("beneficiary_features", beneficiaries)
 
 
+MATCH_COLUMNS = ("party_kind", "party_id", "source", "how")
+
+
 def _watchlist_matches(
-    ws: Workspace, watch: pl.DataFrame | None, senders: ir.Table, beneficiaries: ir.Table
-) -> pa.Table:
-    empty = pa.table(
-        {
-            "party_kind": pa.array([], pa.string()),
-            "party_id": pa.array([], pa.string()),
-            "source": pa.array([], pa.string()),
-            "how": pa.array([], pa.string()),
-        }
-    )
+    watch: pl.DataFrame | None, senders: ir.Table, beneficiaries: ir.Table
+) -> list[tuple]:
     if watch is None or watch.height == 0:
-        return empty
+        return []
     parties = pl.concat(
         [
             pl.from_arrow(t.select("party_id", "name", "country").to_pyarrow()).with_columns(
@@ -200,7 +192,7 @@ def _watchlist_matches(
             for kind, t in (("sender", senders), ("beneficiary", beneficiaries))
         ]
     )
-    return match_watchlist(watch, parties).to_arrow()
+    return match_watchlist(watch, parties).select(MATCH_COLUMNS).rows()
 
 
 def _explain(ws: Workspace, catalogue: Catalogue) -> None:
@@ -210,16 +202,11 @@ def _explain(ws: Workspace, catalogue: Catalogue) -> None:
         contributions_sql(catalogue, kind, f"{kind}_scores", constants) for kind in KINDS
     )
     ws.con.execute(f"CREATE OR REPLACE TABLE indicator_hits AS {union}")
-    meta = pa.table(
-        {
-            "party_kind": [i.party for i in catalogue.indicators],
-            "indicator": [i.id for i in catalogue.indicators],
-            "title": [i.title for i in catalogue.indicators],
-            "statement": [i.statement for i in catalogue.indicators],
-            "sources": [", ".join(i.sources) for i in catalogue.indicators],
-        }
-    )
-    ws.replace_table("indicator_catalogue", meta)
+    columns = ("party_kind", "indicator", "title", "statement", "sources")
+    rows = [
+        (i.party, i.id, i.title, i.statement, ", ".join(i.sources)) for i in catalogue.indicators
+    ]
+    ws.replace_table_rows("indicator_catalogue", dict.fromkeys(columns, "VARCHAR"), rows)
 
 
 _SAFE = "CASE WHEN regexp_matches({c}, '^[=+\\-@\\t\\r]') THEN '''' || {c} ELSE {c} END"

@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
 from vigil.geo import main_time_zone
 
+OFFSET_COLUMNS = {
+    "country": "VARCHAR",
+    "valid_from": "TIMESTAMP",
+    "valid_to": "TIMESTAMP",
+    "offset_minutes": "INTEGER",
+}
 
-def offset_intervals(countries: list[str], first: datetime, last: datetime) -> pa.Table:
+
+def offset_intervals(
+    countries: list[str], first: datetime, last: datetime
+) -> list[tuple[str, datetime, datetime, int]]:
     """(country, valid_from, valid_to, offset_minutes) covering [first, last] for each country.
 
     Transitions (daylight saving) are found to the hour, which is when zones change.
@@ -18,7 +25,7 @@ def offset_intervals(countries: list[str], first: datetime, last: datetime) -> p
     zones = main_time_zone()
     start = datetime(first.year - 1, 1, 1, tzinfo=UTC)
     end = datetime(last.year + 2, 1, 1, tzinfo=UTC)
-    rows: dict[str, list] = {"country": [], "valid_from": [], "valid_to": [], "offset_minutes": []}
+    rows: list[tuple[str, datetime, datetime, int]] = []
     for country in sorted(set(countries)):
         zone = ZoneInfo(zones.get(country, "UTC"))
 
@@ -32,24 +39,12 @@ def offset_intervals(countries: list[str], first: datetime, last: datetime) -> p
                 hour = cursor
                 while offset(hour) == current:
                     hour += timedelta(hours=1)
-                rows["country"].append(country)
-                rows["valid_from"].append(since.replace(tzinfo=None))
-                rows["valid_to"].append(hour.replace(tzinfo=None))
-                rows["offset_minutes"].append(current)
+                rows.append((country, _naive(since), _naive(hour), current))
                 since, current = hour, offset(hour)
             cursor = step
-        rows["country"].append(country)
-        rows["valid_from"].append(since.replace(tzinfo=None))
-        rows["valid_to"].append(end.replace(tzinfo=None))
-        rows["offset_minutes"].append(current)
-    return pa.table(
-        rows,
-        schema=pa.schema(
-            [
-                ("country", pa.string()),
-                ("valid_from", pa.timestamp("us")),
-                ("valid_to", pa.timestamp("us")),
-                ("offset_minutes", pa.int32()),
-            ]
-        ),
-    )
+        rows.append((country, _naive(since), _naive(end), current))
+    return rows
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)

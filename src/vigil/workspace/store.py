@@ -256,10 +256,15 @@ class Workspace:
         return ibis.duckdb.from_connection(_IbisConnection(self.con))  # type: ignore[arg-type]
 
     def table(self, name: str) -> ir.Table:
-        """The table (or view) `name` as an Ibis table expression."""
-        if not self.has_table(name):
-            raise VigilError(f"workspace {self.path} has no table {name!r}")
-        return self.ibis.table(name)
+        """The table (or view) `name` as an Ibis table expression; temporary ones too."""
+        if self.has_table(name):
+            return self.ibis.table(name)
+        temporary = self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = $name", {"name": name}
+        ).fetchall()
+        if temporary:
+            return self.ibis.table(name, database=("temp", "main"))
+        raise VigilError(f"workspace {self.path} has no table {name!r}")
 
     def has_table(self, name: str) -> bool:
         rows = self.con.execute(
@@ -277,30 +282,47 @@ class Workspace:
         rows = self.con.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchall()
         return int(rows[0][0])
 
-    def replace_table(self, name: str, obj: Any) -> None:
+    def replace_table(self, name: str, obj: Any, *, temporary: bool = False) -> None:
         """Create or replace the derived table `name` from an Ibis expression, a pyarrow
-        Table, or a polars / pandas DataFrame."""
+        Table, or a polars / pandas DataFrame. A temporary table lives for this session only
+        (intermediate facts: it spills to disk when large, but is not written to the file)."""
         _check_name(name)
         if name in BASE_TABLES:
             raise ValueError(f"{name!r} belongs to the workspace and cannot be replaced")
         target = quote_identifier(name)
+        kind = "TEMPORARY TABLE" if temporary else "TABLE"
         if isinstance(obj, ir.Table):
             # Ibis 12's own create_table(overwrite=True) emits a nameless DROP with this
             # sqlglot; compile the expression and let DuckDB replace the table instead.
             backend = self.ibis
             backend._run_pre_execute_hooks(obj)  # registers in-memory tables it uses
             sql = backend.compile(obj)
-            self.con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}")
+            self.con.execute(f"CREATE OR REPLACE {kind} {target} AS {sql}")
             return
         arrow = _to_arrow(obj)
         view = f"__vigil_replace_{name}"
         self.con.register(view, arrow)
         try:
             self.con.execute(
-                f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {quote_identifier(view)}"
+                f"CREATE OR REPLACE {kind} {target} AS SELECT * FROM {quote_identifier(view)}"
             )
         finally:
             self.con.unregister(view)
+
+    def replace_table_rows(
+        self, name: str, columns: dict[str, str], rows: list[tuple], *, temporary: bool = False
+    ) -> None:
+        """A small derived table from Python rows (column name -> DuckDB type), without the
+        Arrow round trip that costs seconds on first use."""
+        _check_name(name)
+        if name in BASE_TABLES:
+            raise ValueError(f"{name!r} belongs to the workspace and cannot be replaced")
+        kind = "TEMPORARY TABLE" if temporary else "TABLE"
+        spec = ", ".join(f"{quote_identifier(c)} {t}" for c, t in columns.items())
+        self.con.execute(f"CREATE OR REPLACE {kind} {quote_identifier(name)} ({spec})")
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            self.con.executemany(f"INSERT INTO {quote_identifier(name)} VALUES ({marks})", rows)
 
     # --- meta -----------------------------------------------------------------------------
     def meta_get(self, key: str, default: str | None = None) -> str | None:
