@@ -28,20 +28,18 @@ def run_demo(out: Path, *, senders: int, seed: int, console: Console) -> None:
             labels.filter(pl.col("party_kind") == kind).select("party_id", "role"),
             on="party_id",
             how="left",
+            maintain_order="left",
         )
-        table = Table(title=f"Top ten {title}", show_lines=False)
-        for column in ("rank", "party", "score", "indicators", "main reason", "truth"):
+        table = Table(title=f"Top ten {title}")
+        for column in ("rank", "party", "score", "indicators (largest first)", "truth"):
             table.add_column(column, overflow="fold")
         for row in top.iter_rows(named=True):
             table.add_row(
-                row["rank"],
-                row["party_id"],
-                row["score"],
-                row["indicators"],
-                row["top_reason"],
-                row["role"] or "",
+                row["rank"], row["party_id"], row["score"], row["indicators"], row["role"] or ""
             )
         console.print(table)
+        for row in top.head(3).iter_rows(named=True):
+            console.print(f"  {row['party_id']}: {row['top_reason']}", highlight=False)
     console.print(evaluate(result.alerts, generated.labels).render())
     console.print(
         f"\nResults: {result.alerts} (every party, ranked), {result.alerts_json} (explanations),"
