@@ -17,7 +17,7 @@ def figures_sql(indicator: Indicator, constants: dict[str, float]) -> str:
     """The catalogue's figures template as a DuckDB format() call over feature columns."""
     args: list[str] = []
 
-    def placeholder(match: re.Match[str]) -> str:
+    def format_field(match: re.Match[str]) -> str:
         name, spec = match.group(1), match.group(2) or ""
         column = repr(constants[name]) if name in constants else f'"{name}"'
         if spec.endswith("%"):  # Python's percent format, which DuckDB's fmt lacks
@@ -26,7 +26,7 @@ def figures_sql(indicator: Indicator, constants: dict[str, float]) -> str:
         args.append(f"CAST({column} AS DOUBLE)" if spec else column)
         return "{:" + spec + "}" if spec else "{}"
 
-    template = _PLACEHOLDER.sub(placeholder, indicator.figures)
+    template = _PLACEHOLDER.sub(format_field, indicator.figures)
     template = template.replace("'", "''")
     return f"format('{template}'{''.join(', ' + a for a in args)})"
 
