@@ -89,7 +89,7 @@ def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.
     w30 = ibis.window(
         group_by="sender_id", order_by="ts_utc", preceding=ibis.interval(days=30), following=0
     )
-    rolling = hr_small.select("sender_id", in_30d=hr_small.txn_id.count().over(w30))
+    rolling = hr_small.select("sender_id", in_30d=hr_small.ts_utc.count().over(w30))
     r1 = rolling.group_by("sender_id").aggregate(hr_small_30d_max=_.in_30d.max())
     monthly = hr_small.group_by("sender_id", "month").aggregate(n=_.count())
     busy = monthly.group_by("sender_id").aggregate(
@@ -199,10 +199,9 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
         / _.amount_reporting.sum(),
     )
     # B5: other accounts under the same name key, in the same country, sharing a sender.
-    accounts = facts.select(
+    accounts = payments.select(
         "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
-    )
-    accounts = accounts.distinct()
+    ).distinct()
     keyed = accounts.select(
         "sender_id",
         "beneficiary_id",

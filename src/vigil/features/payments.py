@@ -70,18 +70,12 @@ def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> 
     )
     sender_local = local.ts_utc + local.sender_utc_offset_minutes.cast("int32").as_interval("m")
     beneficiary_local = local.ts_utc + local.offset_minutes.fill_null(0).as_interval("m")
+    # Only what features read: names and texts stay in `payments`, facts stay narrow.
     return local.select(
-        "txn_id",
         "ts_utc",
         "sender_id",
-        "sender_name",
         "sender_country",
         "beneficiary_id",
-        "beneficiary_name",
-        "beneficiary_country",
-        "amount",
-        "currency",
-        "channel",
         "amount_reporting",
         "related",
         "person_to_person",
