@@ -135,6 +135,71 @@ def demo(
     run_demo(out, senders=senders, seed=seed, console=console)
 
 
+report_app = typer.Typer(help="Reports for one party: goAML STR, evidence package.")
+export_app = typer.Typer(help="Exports for partner agencies.")
+app.add_typer(report_app, name="report")
+app.add_typer(export_app, name="export")
+
+WorkspaceOption = Annotated[Path, typer.Option(help="DuckDB workspace written by `vigil scan`.")]
+PartyOption = Annotated[str, typer.Option("--party-id", help="A sender_id or beneficiary_id.")]
+KindOption = Annotated[
+    str | None,
+    typer.Option(help="sender or beneficiary, when an id is both."),
+]
+
+
+@report_app.command("goaml")
+@user_errors
+def report_goaml(
+    workspace: WorkspaceOption,
+    party_id: PartyOption,
+    out: Annotated[Path, typer.Option(help="The goAML XML file to write.")],
+    fiu_config: Annotated[
+        Path | None, typer.Option(help="FIU config YAML (XSD, codes, reporting entity).")
+    ] = None,
+    party_kind: KindOption = None,
+) -> None:
+    """A goAML suspicious transaction report, validated against the FIU's XSD first."""
+    from vigil.reports.goaml import write_goaml_report
+
+    path = write_goaml_report(
+        workspace, party_id, out, fiu_config=fiu_config, party_kind=party_kind
+    )
+    console.print(f"goAML report written and valid against the FIU's XSD: {path}")
+
+
+@report_app.command("evidence")
+@user_errors
+def report_evidence(
+    workspace: WorkspaceOption,
+    party_id: PartyOption,
+    out: Annotated[Path, typer.Option(help="Folder for the evidence package.")],
+    party_kind: KindOption = None,
+) -> None:
+    """The evidence package (HTML and PDF, with a SHA-256 manifest) for one party."""
+    from vigil.reports.evidence import write_evidence_package
+
+    package = write_evidence_package(workspace, party_id, out, party_kind=party_kind)
+    console.print(f"Evidence package written to {package.out} ({len(package.files)} files).")
+
+
+@export_app.command("ftm")
+@user_errors
+def export_ftm(
+    workspace: WorkspaceOption,
+    out: Annotated[Path, typer.Option(help="FollowTheMoney JSON lines file to write.")],
+    party_id: Annotated[
+        list[str] | None, typer.Option("--party-id", help="A party to export (repeatable).")
+    ] = None,
+    case: Annotated[str | None, typer.Option("--case", help="A case id to export.")] = None,
+) -> None:
+    """FollowTheMoney entities (people, accounts, payments) for Aleph / OpenAleph."""
+    from vigil.reports.ftm import export_ftm as run_export
+
+    count = run_export(workspace, out, party_ids=party_id or None, case_id=case)
+    console.print(f"{count:,} FollowTheMoney entities written to {out}")
+
+
 def main() -> None:
     app()
 

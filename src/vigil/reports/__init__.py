@@ -1,0 +1,1 @@
+"""What leaves Vigil: goAML reports, evidence packages, FollowTheMoney exports, safe CSV."""
