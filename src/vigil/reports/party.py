@@ -25,10 +25,15 @@ class PartyFacts:
     rank: int
     parties_of_kind: int
     reporting_currency: str
-    contributions: pl.DataFrame  # indicator, title, statement, sources, contribution, strength, value, figures
-    payments: pl.DataFrame  # the party's payments, oldest first (every column of `payments`)
-    counterparties: pl.DataFrame  # party_id, name, country, payments, amount, first_ts, last_ts, score, rank, indicators
-    co_parties: pl.DataFrame  # same kind as the party, sharing counterparties: party_id, name, country, shared, score, indicators
+    # indicator, title, statement, sources, contribution, strength, value, figures
+    contributions: pl.DataFrame
+    # the party's payments, oldest first (every column of the `payments` table)
+    payments: pl.DataFrame
+    # party_id, name, country, payments, amount, first_ts, last_ts, score, rank, indicators
+    counterparties: pl.DataFrame
+    # parties of the same kind sharing counterparties: party_id, name, country, shared, score,
+    # indicators
+    co_parties: pl.DataFrame
 
     @property
     def counterparty_kind(self) -> str:
