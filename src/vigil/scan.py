@@ -77,29 +77,9 @@ def scan(
         step(1)
         _features(ws, catalogue, watch)
         step(2)
-        threshold = catalogue.parameters.suspicious_score
-        base = {
-            kind: evaluate_indicators(ws.table(f"{kind}_features"), catalogue, kind, ("behaviour",))
-            for kind in KINDS
-        }
-        ws.replace_table("sender_base_scores", base["sender"].select("party_id", "score"))
+        _score_base(ws, catalogue)
         step(3)
-        pairs, sender_base = ws.table("pair_features"), ws.table("sender_base_scores")
-        network = {
-            "sender": sender_network_features(pairs, sender_base, threshold),
-            "beneficiary": beneficiary_network_features(pairs, sender_base, threshold),
-        }
-        for kind in KINDS:
-            features = ws.table(f"{kind}_features")
-            joined = _fill_left(features, network[kind])
-            scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
-            ranked = scored.mutate(
-                rank=ibis.row_number().over(
-                    ibis.window(order_by=[ibis.desc("score"), ibis.desc("points"), "party_id"])
-                )
-                + 1
-            )
-            ws.replace_table(f"{kind}_scores", ranked)
+        _score_final(ws, catalogue)
         step(4)
         _explain(ws, catalogue)
         alerts, alerts_json = _write_alerts(ws, out)
@@ -117,6 +97,28 @@ def scan(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, alerts, alerts_json, quarantine, summary)
+
+
+def _score_base(ws: Workspace, catalogue: Catalogue) -> None:
+    """Round one: senders scored on their own behaviour, for the network indicators."""
+    base = evaluate_indicators(ws.table("sender_features"), catalogue, "sender", ("behaviour",))
+    ws.replace_table("sender_base_scores", base.select("party_id", "score"))
+
+
+def _score_final(ws: Workspace, catalogue: Catalogue) -> None:
+    """Round two: what each party's counterparties look like, then every indicator."""
+    threshold = catalogue.parameters.suspicious_score
+    pairs, sender_base = ws.table("pair_features"), ws.table("sender_base_scores")
+    network = {
+        "sender": sender_network_features(pairs, sender_base, threshold),
+        "beneficiary": beneficiary_network_features(pairs, sender_base, threshold),
+    }
+    for kind in KINDS:
+        joined = _fill_left(ws.table(f"{kind}_features"), network[kind])
+        scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
+        order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
+        ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
+        ws.replace_table(f"{kind}_scores", ranked)
 
 
 def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
