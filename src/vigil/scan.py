@@ -84,7 +84,7 @@ def scan(
         _explain(ws, catalogue)
         alerts, alerts_json = _write_alerts(ws, out)
         parties = {
-            kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchone()[0]
+            kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchall()[0][0]
             for kind in KINDS
         }
         step(5)
@@ -129,7 +129,7 @@ def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
 
 def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -> None:
     payments = ws.table("payments")
-    lo, hi = ws.con.execute("SELECT min(ts_utc), max(ts_utc) FROM payments").fetchone()
+    lo, hi = ws.con.execute("SELECT min(ts_utc), max(ts_utc) FROM payments").fetchall()[0]
     countries = [
         c for (c,) in ws.con.execute("SELECT DISTINCT beneficiary_country FROM payments").fetchall()
     ]

@@ -60,7 +60,7 @@ def resolve_kind(ws: Workspace, party_id: str, kind: str | None = None) -> str:
 
 
 def _frame(ws: Workspace, sql: str, params: list) -> pl.DataFrame:
-    return pl.from_arrow(ws.con.execute(sql, params).to_arrow_table())
+    return pl.from_arrow(ws.con.sql(sql, params=params).to_arrow_table())
 
 
 def load_party(workspace: Path | Workspace, party_id: str, kind: str | None = None) -> PartyFacts:
@@ -81,7 +81,7 @@ def load_party(workspace: Path | Workspace, party_id: str, kind: str | None = No
         f"SELECT name, country, score, rank, (SELECT count(*) FROM {kind}_scores) "
         f"FROM {kind}_scores WHERE party_id = ?",
         [party_id],
-    ).fetchone()
+    ).fetchall()[0]  # fetchall: a half-read result blocks the connection in DuckDB 2
     contributions = _frame(
         ws,
         """SELECT h.indicator, c.title, c.statement, c.sources, h.contribution, h.strength,
