@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +29,7 @@ from followthemoney.proxy import EntityProxy
 from followthemoney.util import make_entity_id
 
 from vigil.errors import VigilError
+from vigil.indicators.catalogue import load_catalogue
 from vigil.reports.party import KINDS, resolve_kind
 from vigil.workspace import Workspace
 
@@ -35,22 +37,21 @@ BATCH_ROWS = 100_000
 BANK_CHANNELS = frozenset({"bank_transfer"})
 FAMILY_NOTE = "shared surname, inferred by Vigil"
 
-# Words that make a name read as an organisation rather than a person.
-_ORGANISATION_TEXT = """
-    inc incorporated ltd limited llc llp plc corp corporation co company gmbh ag bv sa
-    foundation fund trust charity association church ministry society
-    store shop mart market trading traders enterprise enterprises hub services
-    gaming exchange agency group holdings
-"""
-_ORGANISATION_WORDS = frozenset(_ORGANISATION_TEXT.split())
 _WORD = re.compile(r"[^\W\d_]+")
 
 _PARTIES_TABLE = "_ftm_parties"
 
 
+@cache
+def _organisation_words() -> frozenset[str]:
+    """The catalogue's list: the same words that keep shops out of R1's person-to-person."""
+    return frozenset(w.lower() for w in load_catalogue().parameters.organisation_words)
+
+
 def looks_like_organisation(name: str) -> bool:
     """True when `name` holds a word such as Inc, Foundation, Store or Trading."""
-    return any(word.lower() in _ORGANISATION_WORDS for word in _WORD.findall(name or ""))
+    words = _organisation_words()
+    return any(word.lower() in words for word in _WORD.findall(name or ""))
 
 
 def holder_schema(name: str) -> str:

@@ -252,7 +252,7 @@ class PopulationSimulator:
     ) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
         rng = self.rng
         n = len(destination)
-        frames, slots, slot_of_sender = [], [], np.zeros(n, np.int64)
+        frames, slot_of_sender = [], np.zeros(n, np.int64)
         k_out = np.zeros(n, np.int64)
         person_base = 0
         slot_chunks: list[np.ndarray] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import zlib
 from contextlib import nullcontext
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from rich.console import Console, Group
 from rich.progress import Progress
 from rich.table import Table
 
+from vigil.ingest.fx import load_fx_rates
 from vigil.schema import CANONICAL_ORDER, LABEL_COLUMNS
 from vigil.synth.engine import PopulationSimulator, Simulated
 from vigil.synth.scenario import Scenario, load_scenario
@@ -58,8 +58,13 @@ def _allocate(total: int, shares: list[float]) -> list[int]:
 
 
 def _usd_per_unit() -> pl.DataFrame:
-    path = resources.files("vigil").joinpath("data", "fx_rates.csv")
-    return pl.read_csv(path.read_bytes(), schema_overrides={"usd_per_unit": pl.Float64})
+    """The shipped reference rates (the table ingest converts with), one row per year."""
+    rates = load_fx_rates().usd_per_unit
+    return pl.DataFrame(
+        [(c, y, r) for c, by_year in rates.items() for y, r in by_year.items()],
+        schema={"currency": pl.String, "year": pl.Int32, "usd_per_unit": pl.Float64},
+        orient="row",
+    )
 
 
 def _to_send_currency(payments: pl.DataFrame, round_share: np.ndarray) -> pl.DataFrame:
@@ -212,7 +217,6 @@ def _assemble(
         on="account",
     )
     payment = payment.sort(["utc_us", "sender_id", "beneficiary_id", "amount_usd"])
-    round_prob = np.asarray([spec.populations[0].amount.round_share] * payment.height)
     role_round = {p.role: p.amount.round_share for p in spec.populations}
     round_prob = payment["sender_role"].replace_strict(role_round).to_numpy()
     rounds = np.random.default_rng([seed, 0xA11]).random(payment.height) < round_prob
