@@ -10,16 +10,28 @@ DEMO_DIR ?= demo-output
 # Debian packages the Python dependencies build or load against: ICU for followthemoney's
 # pyicu, Pango and a font for WeasyPrint's PDFs.
 SYSTEM_PACKAGES := libicu-dev pkg-config g++ libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# What only the test suite needs: a PostgreSQL server for the case store, Debian's Chromium
+# for the browser tests (Playwright never downloads a browser), Node's npm for the UI libraries.
+TEST_SYSTEM_PACKAGES := postgresql chromium
 
-.PHONY: install system-deps demo test lint format clean
+.PHONY: install system-deps test-system-deps demo test lint format clean
 
-system-deps:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
+# Installs the Debian packages in $(1) that are missing (as root), or names them and stops.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if ! command -v npm >/dev/null; then missing="$$missing npm"; fi; \
+	if [ -n "$${missing// /}" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	  else echo "Install these Debian packages first: $$missing" >&2; exit 1; fi; \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,$(SYSTEM_PACKAGES))
+
+test-system-deps:
+	$(call apt_install,$(TEST_SYSTEM_PACKAGES))
 
 $(BOOTSTRAP)/bin/uv:
 	$(PYTHON) -m venv $(BOOTSTRAP)
@@ -29,7 +41,12 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV) system-deps
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	touch $@
 
-install: $(VENV)/.installed
+# The web UI's front-end libraries, from the npm registry through package-lock.json.
+node_modules/.installed: package.json package-lock.json | system-deps
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 demo: install
 	$(VENV)/bin/vigil demo --out $(DEMO_DIR)
@@ -38,7 +55,7 @@ lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-test: lint
+test: lint test-system-deps
 	$(VENV)/bin/pytest
 
 format: install
@@ -46,4 +63,4 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(BOOTSTRAP) $(DEMO_DIR)
+	rm -rf $(VENV) $(BOOTSTRAP) $(DEMO_DIR) node_modules

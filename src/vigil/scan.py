@@ -22,6 +22,7 @@ from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.indicators.evaluate import evaluate_indicators
 from vigil.indicators.watchlist import load_watchlist, match_watchlist
 from vigil.ingest import ingest
+from vigil.network.graph import GraphSummary, graph_features
 from vigil.scoring.explain import contributions_sql
 from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
 from vigil.workspace import Workspace
@@ -99,10 +100,12 @@ def scan(
     return ScanResult(out, alerts, alerts_json, quarantine, summary)
 
 
-def _score_base(ws: Workspace, catalogue: Catalogue) -> None:
-    """Round one: senders scored on their own behaviour, for the network indicators."""
-    base = evaluate_indicators(ws.table("sender_features"), catalogue, "sender", ("behaviour",))
-    ws.replace_table("sender_base_scores", base.select("party_id", "score"))
+def _score_base(ws: Workspace, catalogue: Catalogue) -> GraphSummary:
+    """Round one: every party scored on its own behaviour; the graph stage starts from these."""
+    for kind in KINDS:
+        base = evaluate_indicators(ws.table(f"{kind}_features"), catalogue, kind, ("behaviour",))
+        ws.replace_table(f"{kind}_base_scores", base.select("party_id", "score"))
+    return graph_features(ws, catalogue.parameters)
 
 
 def _score_final(ws: Workspace, catalogue: Catalogue) -> None:
@@ -115,6 +118,8 @@ def _score_final(ws: Workspace, catalogue: Catalogue) -> None:
     }
     for kind in KINDS:
         joined = _fill_left(ws.table(f"{kind}_features"), network[kind])
+        graph = ws.table(f"{kind}_graph_features").drop("entity_id")
+        joined = _fill_left(joined, graph)
         scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
         order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
         ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)

@@ -52,6 +52,20 @@ class Indicator(Frozen):
         return [m.group(1) for m in _PLACEHOLDER.finditer(self.figures)]
 
 
+class NetworkParameters(Frozen):
+    """How the graph stage walks and groups the payer–beneficiary graph."""
+
+    # Chance that a risk-by-association walk takes one more payment hop (PageRank damping).
+    damping: Annotated[float, Field(gt=0, lt=1)] = 0.7
+    # Weight of payments between people sharing a surname: family money explains itself, so
+    # by default it carries no association at all.
+    related_weight: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # Leiden modularity resolution, and the smallest community worth scoring.
+    community_resolution: Annotated[float, Field(gt=0)] = 1.0
+    community_min_size: Annotated[int, Field(ge=3)] = 3
+    seed: int = 0
+
+
 class Parameters(Frozen):
     high_risk_countries: list[str]
     demand_countries: list[str]
@@ -62,6 +76,7 @@ class Parameters(Frozen):
     handle_pattern: str
     organisation_words: list[str] = []
     suspicious_score: Annotated[float, Field(gt=0, lt=1)]
+    network: NetworkParameters = NetworkParameters()
 
     @property
     def cover_pattern(self) -> str:

@@ -197,9 +197,20 @@ class Workspace:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path | str) -> Workspace:
-        """Open (or create, with its folder) the workspace at `path`; ':memory:' for tests."""
+    def open(cls, path: Path | str, *, read_only: bool = False) -> Workspace:
+        """Open (or create, with its folder) the workspace at `path`; ':memory:' for tests.
+        Read-only opens an existing, scanned file (the web app): many readers, no writer."""
         where = str(path)
+        if read_only:
+            if not Path(where).is_file():
+                raise InputError(f"{where}: no such workspace (run `vigil scan` first)")
+            try:
+                con = duckdb.connect(where, read_only=True, config=_settings(where))
+            except duckdb.Error as error:
+                message = str(error).splitlines()[0]
+                raise InputError(f"{where}: cannot open workspace: {message}") from error
+            con.execute("SET TimeZone = 'UTC'")
+            return cls(con, where)
         if where != IN_MEMORY:
             file = Path(where)
             if file.is_dir():
