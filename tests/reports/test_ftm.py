@@ -225,9 +225,10 @@ def test_re_exports_give_the_same_ids(
     assert again.read_bytes() == whole.read_bytes()
 
 
-def test_a_case_is_refused_until_cases_exist(workspace: Path, tmp_path: Path) -> None:
-    with pytest.raises(VigilError, match="cases are not available yet"):
-        export_ftm(workspace, tmp_path / "case.jsonl", party_ids=None, case_id="CASE-1")
+def test_an_unknown_case_is_refused(workspace: Path, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'cases.sqlite'}"
+    with pytest.raises(VigilError, match="no case CASE-1"):
+        export_ftm(workspace, tmp_path / "case.jsonl", case_id="CASE-1", database_url=store)
 
 
 def test_cli_writes_the_file(workspace: Path, sender: str, tmp_path: Path) -> None:
@@ -252,7 +253,7 @@ def test_cli_unknown_party_is_one_line_on_stderr(workspace: Path, tmp_path: Path
     assert not out.exists()
 
 
-def test_cli_case_says_cases_are_not_available(workspace: Path, tmp_path: Path) -> None:
+def test_cli_unknown_case_is_one_line_on_stderr(workspace: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
@@ -264,8 +265,10 @@ def test_cli_case_says_cases_are_not_available(workspace: Path, tmp_path: Path) 
             str(tmp_path / "c.jsonl"),
             "--case",
             "CASE-1",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'cases.sqlite'}",
         ],
     )
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "cases are not available yet: export by --party-id" in result.stderr
+    assert "no case CASE-1" in result.stderr

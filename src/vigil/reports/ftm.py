@@ -87,22 +87,64 @@ def export_ftm(
     *,
     party_ids: list[str] | None = None,
     case_id: str | None = None,
+    database_url: str | None = None,
+    actor: str = "cli",
 ) -> int:
     """Write the FtM entities of `party_ids` (each party, its counterparties and the
-    payments between them) or, when none are given, of the whole workspace, to `out` as
-    JSON lines. Returns the number of entities written."""
-    if case_id is not None:
-        raise VigilError("cases are not available yet: export by --party-id")
+    payments between them), of the parties of case `case_id` (its id or reference, from
+    the case store at `database_url`, default beside the workspace; the export is then
+    recorded in the audit trail as `actor`'s `export.ftm`) or, when neither is given, of
+    the whole workspace, to `out` as JSON lines. Returns the number of entities written."""
+    if case_id is not None and party_ids:
+        raise VigilError("export by --party-id or by --case, not both")
     if not isinstance(workspace, Workspace):
         path = Path(workspace)
         if not path.is_file():
             raise VigilError(f"{path}: no such workspace (run `vigil scan` first)")
         with Workspace.open(path) as ws:
-            return export_ftm(ws, out, party_ids=party_ids)
+            return export_ftm(
+                ws,
+                out,
+                party_ids=party_ids,
+                case_id=case_id,
+                database_url=database_url,
+                actor=actor,
+            )
     ws = workspace
     if not ws.has_table("alerts"):
         raise VigilError(f"{ws.path}: this workspace has not been scanned yet")
-    scope = _Scope.of(ws, party_ids)
+    if case_id is not None:
+        return _export_case(ws, out, case_id, database_url, actor)
+    return _export(ws, out, _Scope.of(ws, party_ids))
+
+
+def _export_case(
+    ws: Workspace, out: Path, case_id: str, database_url: str | None, actor: str
+) -> int:
+    """Export a case's parties (each of the kind the case names) and audit the export."""
+    from vigil.cases import audit
+    from vigil.cases.store import CaseStore, default_database_url
+    from vigil.cases.workflow import get_case_by_reference
+
+    with CaseStore.open(database_url or default_database_url(ws.path)) as store:
+        case = get_case_by_reference(store, case_id)
+        if case is None:
+            raise VigilError(f"no case {case_id} in the case store {store.url}")
+        if not case.parties:
+            raise VigilError(f"case {case.reference} has no parties to export")
+        parties = [(p.party_kind, p.party_id) for p in case.parties]
+        count = _export(ws, out, _Scope.of_parties(ws, parties))
+        audit.record(
+            store,
+            actor,
+            "export.ftm",
+            f"case:{case.id}",
+            {"reference": case.reference, "entities": count, "format": "ftm"},
+        )
+    return count
+
+
+def _export(ws: Workspace, out: Path, scope: _Scope) -> int:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
@@ -131,6 +173,26 @@ class _Scope:
         self.params = params
 
     @classmethod
+    def of_parties(cls, ws: Workspace, parties: list[tuple[str, str]]) -> _Scope:
+        """Exactly these (party_kind, party_id) parties; each must be in the workspace."""
+        chosen: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        for kind, party_id in dict.fromkeys(parties):
+            if not ws.con.execute(
+                f"SELECT 1 FROM {kind}_scores WHERE party_id = ?", [party_id]
+            ).fetchall():
+                raise VigilError(f"{kind} {party_id} is not in the workspace {ws.path}")
+            chosen[kind].append(party_id)
+        return cls._condition(chosen)
+
+    @classmethod
+    def _condition(cls, chosen: dict[str, list[str]]) -> _Scope:
+        return cls(
+            "(list_contains(CAST($senders AS VARCHAR[]), p.sender_id) "
+            "OR list_contains(CAST($beneficiaries AS VARCHAR[]), p.beneficiary_id))",
+            {"senders": chosen["sender"], "beneficiaries": chosen["beneficiary"]},
+        )
+
+    @classmethod
     def of(cls, ws: Workspace, party_ids: list[str] | None) -> _Scope:
         if not party_ids:
             return cls("TRUE", {})
@@ -147,11 +209,7 @@ class _Scope:
                 resolve_kind(ws, party_id)  # raises the workspace's usual error
             for kind in found:  # an id both a sender and a beneficiary: export both
                 chosen[kind].append(party_id)
-        return cls(
-            "(list_contains(CAST($senders AS VARCHAR[]), p.sender_id) "
-            "OR list_contains(CAST($beneficiaries AS VARCHAR[]), p.beneficiary_id))",
-            {"senders": chosen["sender"], "beneficiaries": chosen["beneficiary"]},
-        )
+        return cls._condition(chosen)
 
 
 def _create_parties_table(ws: Workspace, scope: _Scope) -> None:

@@ -1,0 +1,136 @@
+"""Opening the case store: engine, sessions, and the schema brought to head by Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.cases.errors import CaseStoreError
+
+CASE_STORE_FILE = "cases.sqlite"
+MIGRATIONS = Path(__file__).parent / "migrations"
+# SQLite waits this long for another process's write to finish before giving up.
+SQLITE_BUSY_SECONDS = 30
+
+
+def default_database_url(workspace: Path) -> str:
+    """The SQLite case store beside a DuckDB workspace: `<workspace dir>/cases.sqlite`."""
+    return f"sqlite:///{(Path(workspace).resolve().parent / CASE_STORE_FILE).as_posix()}"
+
+
+def normalise_url(database_url: str) -> URL:
+    """A SQLAlchemy URL; a bare `postgresql://` gets the installed driver (psycopg 3)."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError as error:
+        raise CaseStoreError(f"not a database URL: {database_url!r}") from error
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise CaseStoreError(
+            f"unsupported case store database {url.get_backend_name()!r}: "
+            "use a SQLite file or PostgreSQL (postgresql+psycopg://...)"
+        )
+    return url
+
+
+class CaseStore:
+    """The case store of one database. Open with `CaseStore.open(url)`; use `session()`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, database_url: str) -> CaseStore:
+        """Connect and bring the schema to the latest migration (a no-op when it is)."""
+        url = normalise_url(database_url)
+        store = cls(_create_engine(url))
+        try:
+            store.upgrade()
+        except OperationalError as error:
+            store.close()
+            reason = str(error.orig or error).strip().splitlines()[0]
+            raise CaseStoreError(f"cannot open the case store {store.url}: {reason}") from error
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden (safe to print)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self) -> None:
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back when
+        it raises. Objects stay readable after the block (no expiry on commit)."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> CaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise CaseStoreError(f"{folder}: no such folder for the case store")
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+    _serialise_sqlite_writes(engine)
+    return engine
+
+
+def _serialise_sqlite_writes(engine: Engine) -> None:
+    """Every transaction starts with BEGIN IMMEDIATE: it takes SQLite's write lock at
+    once (waiting for other processes' writers), so an audit append reads the chain's
+    last entry and writes the next one with no other writer in between. WAL keeps
+    readers of other processes unblocked."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config

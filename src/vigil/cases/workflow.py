@@ -1,0 +1,426 @@
+"""Cases and alert triage, with the workflow's rules enforced here (not only in the UI).
+
+new → in_review → escalated → report_drafted → approved → filed; any status but closed →
+closed with a disposition. A supervisor may send a case back: report_drafted → escalated
+("changes requested") and escalated → in_review. Four eyes: a case is approved by a
+supervisor who neither created it nor moved it to report_drafted; only a supervisor files,
+and only an approved case. Each function takes the acting username and appends the audit
+entry itself, in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from vigil.cases import audit
+from vigil.cases.errors import CaseNotFound, PermissionDenied, WorkflowError
+from vigil.cases.models import (
+    PARTY_KINDS,
+    AlertState,
+    Case,
+    CaseEvent,
+    CaseNote,
+    CaseParty,
+    User,
+    utcnow,
+)
+from vigil.cases.roles import can
+from vigil.cases.store import CaseStore
+
+__all__ = [
+    "ALERT_STATUSES",
+    "DISPOSITIONS",
+    "OPEN_STATUSES",
+    "STATUSES",
+    "TRANSITIONS",
+    "CaseNotFound",
+    "PermissionDenied",
+    "WorkflowError",
+    "add_note",
+    "add_party",
+    "alert_states",
+    "allowed_transitions",
+    "assign",
+    "create_case",
+    "get_case",
+    "list_cases",
+    "set_alert_state",
+    "transition",
+]
+
+STATUSES = ("new", "in_review", "escalated", "report_drafted", "approved", "filed", "closed")
+OPEN_STATUSES = STATUSES[:-1]
+DISPOSITIONS = ("false_positive", "legitimate", "confirmed", "duplicate")
+ALERT_STATUSES = ("new", "in_review", "dismissed", "case_opened")
+MAX_TITLE = 200
+MAX_NOTE = 20_000
+
+# (from, to) → the permission the actor's role needs.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("new", "in_review"): "edit_case",
+    ("in_review", "escalated"): "edit_case",
+    ("escalated", "report_drafted"): "edit_case",
+    ("report_drafted", "approved"): "approve",
+    ("approved", "filed"): "file",
+    ("report_drafted", "escalated"): "approve",  # changes requested
+    ("escalated", "in_review"): "approve",  # sent back for more review
+    **{(status, "closed"): "edit_case" for status in OPEN_STATUSES},
+}
+
+
+def create_case(
+    store: CaseStore, actor: str, title: str, parties: Sequence[tuple[str, str]]
+) -> Case:
+    """A new case on `parties` ((party_kind, party_id) pairs); their alerts become
+    `case_opened`."""
+    title = (title or "").strip()
+    if not title:
+        raise WorkflowError("a case needs a title")
+    if len(title) > MAX_TITLE:
+        raise WorkflowError(f"case title too long: at most {MAX_TITLE} characters")
+    chosen = list(dict.fromkeys((kind, str(party_id)) for kind, party_id in parties))
+    for kind, party_id in chosen:
+        _check_party(kind, party_id)
+    with store.session() as session:
+        _require(session, actor, "edit_case", "open a case")
+        now = utcnow()
+        case = Case(
+            # a unique placeholder until the id is known: the reference is built from it
+            reference=f"pending-{uuid.uuid4().hex[:24]}",
+            title=title,
+            status="new",
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(case)
+        session.flush()
+        case.reference = f"C-{now.year}-{case.id:04d}"
+        session.add(CaseEvent(case_id=case.id, actor=actor, to_status="new", at=now))
+        for kind, party_id in chosen:
+            session.add(
+                CaseParty(case_id=case.id, party_kind=kind, party_id=party_id, added_by=actor)
+            )
+            _put_alert_state(session, actor, kind, party_id, "case_opened", None)
+        audit.record(
+            session,
+            actor,
+            "case.create",
+            _target(case.id),
+            {"reference": case.reference, "parties": [list(p) for p in chosen]},
+        )
+        session.flush()
+        return _reloaded(session, case.id)
+
+
+def get_case(store: CaseStore, case_id: int) -> Case | None:
+    """The case with its parties, notes and events loaded (usable after the session)."""
+    with store.session() as session:
+        return _loaded(session, case_id)
+
+
+def get_case_by_reference(store: CaseStore, reference: str) -> Case | None:
+    """Like `get_case`, by reference ("C-2026-0001") or by id given as text."""
+    text = str(reference).strip()
+    with store.session() as session:
+        found = session.execute(select(Case.id).where(Case.reference == text)).scalar()
+        if found is None and text.isdigit():
+            found = int(text)
+        return None if found is None else _loaded(session, found)
+
+
+def list_cases(
+    store: CaseStore,
+    *,
+    status: str | None = None,
+    assignee: str | None = None,
+    party: tuple[str, str] | str | None = None,
+) -> list[Case]:
+    """Cases, most recently updated first, with their parties loaded (not notes or
+    events). `party` is a (party_kind, party_id) pair or a party_id of either kind."""
+    query = select(Case).options(selectinload(Case.parties))
+    if status is not None:
+        query = query.where(Case.status == status)
+    if assignee is not None:
+        query = query.where(Case.assignee == assignee)
+    if party is not None:
+        condition = CaseParty.case_id == Case.id
+        if isinstance(party, str):
+            condition = condition & (CaseParty.party_id == party)
+        else:
+            condition = condition & (CaseParty.party_kind == party[0])
+            condition = condition & (CaseParty.party_id == party[1])
+        query = query.where(exists().where(condition))
+    query = query.order_by(Case.updated_at.desc(), Case.id.desc())
+    with store.session() as session:
+        return list(session.execute(query).scalars())
+
+
+def add_party(
+    store: CaseStore, actor: str, case_id: int, party_kind: str, party_id: str
+) -> CaseParty:
+    """Add a party to an open case (a party already on it is left as it is)."""
+    _check_party(party_kind, party_id)
+    with store.session() as session:
+        _require(session, actor, "edit_case", "change a case")
+        case = _open_case(session, case_id)
+        existing = session.get(CaseParty, (case.id, party_kind, party_id))
+        if existing is not None:
+            return existing
+        party = CaseParty(case_id=case.id, party_kind=party_kind, party_id=party_id, added_by=actor)
+        session.add(party)
+        _put_alert_state(session, actor, party_kind, party_id, "case_opened", None)
+        case.updated_at = utcnow()
+        audit.record(
+            session, actor, "case.party", _target(case.id), {"party": [party_kind, party_id]}
+        )
+        session.flush()
+        return party
+
+
+def add_note(store: CaseStore, actor: str, case_id: int, text: str) -> CaseNote:
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError("a note needs some text")
+    if len(text) > MAX_NOTE:
+        raise WorkflowError(f"note too long: at most {MAX_NOTE} characters")
+    with store.session() as session:
+        _require(session, actor, "edit_case", "add a note")
+        case = _case(session, case_id)
+        note = CaseNote(case_id=case.id, author=actor, text=text)
+        session.add(note)
+        case.updated_at = utcnow()
+        session.flush()
+        audit.record(session, actor, "case.note", _target(case.id), {"note_id": note.id})
+        return note
+
+
+def assign(store: CaseStore, actor: str, case_id: int, assignee: str | None) -> Case:
+    """Give an open case to an active analyst or supervisor (None: nobody)."""
+    with store.session() as session:
+        _require(session, actor, "edit_case", "assign a case")
+        case = _open_case(session, case_id)
+        if assignee is not None:
+            _require_assignee(session, assignee)
+        case.assignee = assignee
+        case.updated_at = utcnow()
+        audit.record(session, actor, "case.assign", _target(case.id), {"assignee": assignee})
+        session.flush()
+        return _reloaded(session, case.id)
+
+
+def allowed_transitions(store: CaseStore, actor: str, case_id: int) -> list[str]:
+    """The statuses `actor` may move the case to now (for the UI's buttons)."""
+    with store.session() as session:
+        user = _active_user(session, actor)
+        case = _case(session, case_id)
+        return [
+            to
+            for (frm, to), permission in TRANSITIONS.items()
+            if frm == case.status
+            and can(user.role, permission)
+            and _four_eyes_problem(session, case, actor, to) is None
+        ]
+
+
+def transition(
+    store: CaseStore,
+    actor: str,
+    case_id: int,
+    to_status: str,
+    *,
+    disposition: str | None = None,
+    reason: str | None = None,
+    legitimate_population: str | None = None,
+) -> Case:
+    """Move a case to `to_status`, enforcing roles, four eyes and the dispositions."""
+    if to_status not in STATUSES:
+        raise WorkflowError(f"unknown case status {to_status!r}: one of {', '.join(STATUSES)}")
+    reason = (reason or "").strip() or None
+    legitimate_population = (legitimate_population or "").strip() or None
+    if to_status == "closed":
+        _check_disposition(disposition, reason, legitimate_population)
+    elif disposition is not None or legitimate_population is not None:
+        raise WorkflowError("a disposition is given only when closing a case")
+    with store.session() as session:
+        user = _active_user(session, actor)
+        case = _case(session, case_id)
+        permission = TRANSITIONS.get((case.status, to_status))
+        if permission is None:
+            raise WorkflowError(
+                f"case {case.reference} is {case.status}: it cannot move to {to_status}"
+            )
+        if not can(user.role, permission):
+            raise PermissionDenied(
+                f"{actor} ({user.role}) may not move case {case.reference} "
+                f"from {case.status} to {to_status}"
+            )
+        problem = _four_eyes_problem(session, case, actor, to_status)
+        if problem is not None:
+            raise PermissionDenied(problem)
+        from_status, now = case.status, utcnow()
+        case.status, case.updated_at = to_status, now
+        if to_status == "closed":
+            case.disposition = disposition
+            case.disposition_reason = reason
+            case.legitimate_population = legitimate_population
+        session.add(
+            CaseEvent(
+                case_id=case.id, actor=actor, from_status=from_status, to_status=to_status, at=now
+            )
+        )
+        detail: dict[str, Any] = {"from": from_status, "to": to_status}
+        if to_status == "closed":
+            detail["disposition"] = disposition
+            if legitimate_population:
+                detail["legitimate_population"] = legitimate_population
+        audit.record(session, actor, "case.transition", _target(case.id), detail)
+        session.flush()
+        return _reloaded(session, case.id)
+
+
+def set_alert_state(
+    store: CaseStore,
+    actor: str,
+    party_kind: str,
+    party_id: str,
+    status: str,
+    assignee: str | None = None,
+) -> AlertState:
+    """Set the triage state of one alert (and who works it)."""
+    _check_party(party_kind, party_id)
+    if status not in ALERT_STATUSES:
+        raise WorkflowError(f"unknown alert status {status!r}: one of {', '.join(ALERT_STATUSES)}")
+    with store.session() as session:
+        _require(session, actor, "triage", "triage alerts")
+        if assignee is not None:
+            _require_assignee(session, assignee)
+        state = _put_alert_state(session, actor, party_kind, party_id, status, assignee)
+        audit.record(
+            session,
+            actor,
+            "alert.triage",
+            f"{party_kind}:{party_id}",
+            {"status": status, "assignee": assignee},
+        )
+        return state
+
+
+def alert_states(store: CaseStore) -> dict[tuple[str, str], AlertState]:
+    """Every alert's triage state by (party_kind, party_id); alerts absent are `new`."""
+    with store.session() as session:
+        return {
+            (s.party_kind, s.party_id): s for s in session.execute(select(AlertState)).scalars()
+        }
+
+
+def _put_alert_state(
+    session: Session, actor: str, kind: str, party_id: str, status: str, assignee: str | None
+) -> AlertState:
+    state = session.get(AlertState, (kind, party_id))
+    if state is None:
+        state = AlertState(party_kind=kind, party_id=party_id)
+        session.add(state)
+    state.status, state.assignee = status, assignee
+    state.updated_at, state.updated_by = utcnow(), actor
+    session.flush()
+    return state
+
+
+def _four_eyes_problem(session: Session, case: Case, actor: str, to_status: str) -> str | None:
+    if to_status != "approved":
+        return None
+    if actor == case.created_by:
+        return f"four eyes: {actor} opened case {case.reference} and may not approve it"
+    drafter = session.execute(
+        select(CaseEvent.actor)
+        .where(CaseEvent.case_id == case.id, CaseEvent.to_status == "report_drafted")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    if actor == drafter:
+        return (
+            f"four eyes: {actor} drafted the report of case {case.reference} and may not approve it"
+        )
+    return None
+
+
+def _check_disposition(
+    disposition: str | None, reason: str | None, legitimate_population: str | None
+) -> None:
+    if disposition not in DISPOSITIONS:
+        raise WorkflowError(f"closing a case needs a disposition: one of {', '.join(DISPOSITIONS)}")
+    if disposition == "false_positive" and not reason:
+        raise WorkflowError("a false positive needs a reason")
+    if disposition == "legitimate" and not legitimate_population:
+        raise WorkflowError(
+            "a legitimate disposition names the population (e.g. overseas worker family support)"
+        )
+    if disposition != "legitimate" and legitimate_population:
+        raise WorkflowError("a legitimate population is named only for a legitimate disposition")
+
+
+def _check_party(kind: str, party_id: str) -> None:
+    if kind not in PARTY_KINDS:
+        raise WorkflowError(f"unknown party kind {kind!r}: sender or beneficiary")
+    if not str(party_id).strip():
+        raise WorkflowError("a party needs an id")
+
+
+def _active_user(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise PermissionDenied(f"{username} is not an active user")
+    return user
+
+
+def _require(session: Session, actor: str, permission: str, what: str) -> User:
+    user = _active_user(session, actor)
+    if not can(user.role, permission):
+        raise PermissionDenied(f"{actor} ({user.role}) may not {what}")
+    return user
+
+
+def _require_assignee(session: Session, assignee: str) -> None:
+    user = _active_user(session, assignee)
+    if not can(user.role, "edit_case"):
+        raise WorkflowError(f"{assignee} ({user.role}) cannot work cases")
+
+
+def _case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id}")
+    return case
+
+
+def _open_case(session: Session, case_id: int) -> Case:
+    case = _case(session, case_id)
+    if case.status == "closed":
+        raise WorkflowError(f"case {case.reference} is closed")
+    return case
+
+
+def _loaded(session: Session, case_id: int) -> Case | None:
+    return session.execute(
+        select(Case)
+        .where(Case.id == case_id)
+        .options(selectinload(Case.parties), selectinload(Case.notes), selectinload(Case.events))
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _reloaded(session: Session, case_id: int) -> Case:
+    case = _loaded(session, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id}")
+    return case
+
+
+def _target(case_id: int) -> str:
+    return f"case:{case_id}"
