@@ -426,7 +426,7 @@ def write_evidence_package(
         raise VigilError(f"{workspace}: no such workspace (run `vigil scan` first)")
     if out.exists() and not out.is_dir():
         raise VigilError(f"{out}: exists and is not a folder")
-    with Workspace.open(workspace) as ws:
+    with Workspace.open(workspace, read_only=True) as ws:
         facts = load_party(ws, party_id, party_kind)
         links = _co_party_links(
             ws,

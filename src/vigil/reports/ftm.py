@@ -101,7 +101,7 @@ def export_ftm(
         path = Path(workspace)
         if not path.is_file():
             raise VigilError(f"{path}: no such workspace (run `vigil scan` first)")
-        with Workspace.open(path) as ws:
+        with Workspace.open(path, read_only=True) as ws:
             return export_ftm(
                 ws,
                 out,

@@ -69,7 +69,7 @@ def load_party(workspace: Path | Workspace, party_id: str, kind: str | None = No
         path = Path(workspace)
         if not path.is_file():
             raise VigilError(f"{path}: no such workspace (run `vigil scan` first)")
-        with Workspace.open(path) as ws:
+        with Workspace.open(path, read_only=True) as ws:
             return load_party(ws, party_id, kind)
     ws = workspace
     if not ws.has_table("alerts"):

@@ -1,0 +1,131 @@
+"""A case's exports: the goAML STR draft and the evidence package of one of its parties,
+made by the report writers (`vigil.reports`), kept under the case's folder and recorded in
+the audit trail (`export.goaml`, `export.evidence`, and each download)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vigil.cases import audit
+from vigil.cases.errors import WorkflowError
+from vigil.cases.models import Case
+from vigil.cases.store import CaseStore
+
+FORMATS = ("goaml", "evidence")
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_EXPORT_NAME = re.compile(
+    r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}-(goaml|evidence)-[A-Za-z0-9_-]+\.(xml|zip)"
+)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    path: Path
+    format: str
+    size: int
+    created: datetime
+
+
+def case_folder(exports_dir: Path, case_id: int) -> Path:
+    return Path(exports_dir) / f"case-{int(case_id)}"
+
+
+def list_exports(exports_dir: Path, case_id: int) -> list[ExportFile]:
+    """The case's exports, newest first."""
+    folder = case_folder(exports_dir, case_id)
+    if not folder.is_dir():
+        return []
+    files = []
+    for path in folder.iterdir():
+        match = _EXPORT_NAME.fullmatch(path.name)
+        if match and path.is_file():
+            files.append(_describe(path, match.group(1)))
+    return sorted(files, key=lambda f: f.name, reverse=True)
+
+
+def find_export(exports_dir: Path, case_id: int, name: str) -> ExportFile | None:
+    """The export called `name` of this case; None for any other name (no path tricks)."""
+    if not _EXPORT_NAME.fullmatch(name):
+        return None
+    return next((f for f in list_exports(exports_dir, case_id) if f.name == name), None)
+
+
+def _describe(path: Path, fmt: str) -> ExportFile:
+    stat = path.stat()
+    return ExportFile(
+        name=path.name,
+        path=path,
+        format=fmt,
+        size=stat.st_size,
+        created=datetime.fromtimestamp(stat.st_mtime, UTC),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_case_party(
+    store: CaseStore,
+    actor: str,
+    case: Case,
+    fmt: str,
+    party_kind: str,
+    party_id: str,
+    *,
+    workspace: Path,
+    exports_dir: Path,
+    fiu_config: Path | None = None,
+) -> ExportFile:
+    """Write the `fmt` export of one party of `case` and record it in the audit trail."""
+    from vigil.reports.evidence import write_evidence_package
+    from vigil.reports.goaml import write_goaml_report
+
+    if fmt not in FORMATS:
+        raise WorkflowError(f"unknown export {fmt!r}: one of {', '.join(FORMATS)}")
+    if (party_kind, party_id) not in {(p.party_kind, p.party_id) for p in case.parties}:
+        raise WorkflowError(f"{party_kind} {party_id} is not a party of case {case.reference}")
+    folder = case_folder(exports_dir, case.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stem = f"{stamp}-{secrets.token_hex(3)}-{fmt}-{party_kind}-{_SAFE.sub('_', party_id)}"
+    if fmt == "goaml":
+        path = folder / f"{stem}.xml"
+        write_goaml_report(workspace, party_id, path, fiu_config=fiu_config, party_kind=party_kind)
+    else:
+        path = folder / f"{stem}.zip"
+        with tempfile.TemporaryDirectory(dir=folder) as scratch:
+            package = write_evidence_package(
+                workspace, party_id, Path(scratch) / stem, party_kind=party_kind
+            )
+            _zip_folder(package.out, path)
+    audit.record(
+        store,
+        actor,
+        f"export.{fmt}",
+        f"case:{case.id}",
+        {"party": [party_kind, party_id], "file": path.name, "sha256": _sha256(path)},
+    )
+    return _describe(path, fmt)
+
+
+def _zip_folder(folder: Path, target: Path) -> None:
+    partial = target.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, Path(folder.name) / path.relative_to(folder))
+    shutil.move(partial, target)

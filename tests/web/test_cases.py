@@ -1,0 +1,187 @@
+"""Cases from the case page and the API: workflow with four eyes, notes, parties,
+assignment, and the goAML draft and evidence package produced from the case."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from vigil.cases import audit
+
+
+def _flash(page) -> list[str]:
+    return re.findall(r'class="flash flash-\w+"[^>]*>([^<]+)<', page.text)
+
+
+def test_a_case_from_a_party_through_four_eyes_to_filed(login, site) -> None:
+    sup, sup2 = login("sup"), login("sup2")
+    opened = sup.post(f"/parties/sender/{site.top_sender}/cases", {"title": "Payer of PH wallets"})
+    assert opened.status_code == 303
+    case_url = opened.headers["location"]
+    case_id = int(case_url.rsplit("/", 1)[1])
+    page = sup.get(case_url)
+    assert "Payer of PH wallets" in page.text and site.top_sender in page.text
+    assert (
+        audit.entries(site.store, actor="sup", target=f"case:{case_id}", limit=1)[0].action
+        == "case.view"
+    )
+
+    for status in ("in_review", "escalated", "report_drafted"):
+        moved = sup.post(f"{case_url}/transition", {"to_status": status}, follow_redirects=True)
+        assert f"is now {status.replace('_', ' ')}" in moved.text
+    refused = sup.post(f"{case_url}/transition", {"to_status": "approved"}, follow_redirects=True)
+    assert any("four eyes" in m for m in _flash(refused))
+    assert 'id="case-status">report drafted<' in refused.text
+
+    filed_too_early = sup2.post(
+        f"{case_url}/transition", {"to_status": "filed"}, follow_redirects=True
+    )
+    assert "cannot move to filed" in filed_too_early.text
+    approved = sup2.post(f"{case_url}/transition", {"to_status": "approved"}, follow_redirects=True)
+    assert "is now approved" in approved.text
+    filed = sup2.post(f"{case_url}/transition", {"to_status": "filed"}, follow_redirects=True)
+    assert 'id="case-status">filed<' in filed.text
+    history = [e["to_status"] for e in sup.api("GET", f"/api/cases/{case_id}").json()["events"]]
+    assert history == ["new", "in_review", "escalated", "report_drafted", "approved", "filed"]
+
+
+def test_case_buttons_follow_the_role(login) -> None:
+    ana, sup, aud = login("ana"), login("sup"), login("aud")
+    case_id = ana.api("POST", "/api/cases", json={"title": "buttons"}).json()["id"]
+    for actor, status in ((ana, "in_review"), (ana, "escalated"), (ana, "report_drafted")):
+        actor.api("POST", f"/api/cases/{case_id}/transitions", json={"to_status": status})
+    assert 'data-to="approved"' not in ana.get(f"/cases/{case_id}").text
+    assert 'data-to="approved"' in sup.get(f"/cases/{case_id}").text
+    auditor_view = aud.get(f"/cases/{case_id}").text
+    assert "data-to=" not in auditor_view and "Close case" not in auditor_view
+    assert sup.api("GET", f"/api/cases/{case_id}").json()["transitions"] == [
+        "approved",
+        "escalated",
+        "closed",
+    ]
+
+
+def test_close_needs_a_disposition(login) -> None:
+    ana = login("ana")
+    case_id = ana.api("POST", "/api/cases", json={"title": "to close"}).json()["id"]
+    url = f"/cases/{case_id}/transition"
+    refused = ana.post(
+        url, {"to_status": "closed", "disposition": "false_positive"}, follow_redirects=True
+    )
+    assert "a false positive needs a reason" in refused.text
+    closed = ana.post(
+        url,
+        {
+            "to_status": "closed",
+            "disposition": "legitimate",
+            "legitimate_population": "overseas worker family support",
+        },
+        follow_redirects=True,
+    )
+    assert (
+        'id="case-status">closed<' in closed.text
+        and "overseas worker family support" in closed.text
+    )
+    api = ana.api("POST", f"/api/cases/{case_id}/transitions", json={"to_status": "in_review"})
+    assert api.status_code == 409
+
+
+def test_notes_parties_and_assignment(login, site) -> None:
+    ana = login("ana")
+    case_id = ana.api("POST", "/api/cases", json={"title": "notes"}).json()["id"]
+    url = f"/cases/{case_id}"
+    ana.post(f"{url}/notes", {"text": "Evenings in Manila, <b>every</b> week."})
+    ana.post(f"{url}/parties", {"party_kind": "beneficiary", "party_id": site.top_beneficiary})
+    missing = ana.post(
+        f"{url}/parties", {"party_kind": "sender", "party_id": "NOBODY"}, follow_redirects=True
+    )
+    assert "no scored sender" in missing.text
+    ana.post(f"{url}/assignee", {"assignee": "sup"})
+    page = ana.get(url).text
+    assert "Evenings in Manila, &lt;b&gt;every&lt;/b&gt; week." in page  # escaped, with author
+    assert re.search(r"<strong>ana</strong> · \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+    body = ana.api("GET", f"/api/cases/{case_id}").json()
+    assert body["assignee"] == "sup"
+    assert [(p["kind"], p["party_id"]) for p in body["parties"]] == [
+        ("beneficiary", site.top_beneficiary)
+    ]
+    assert (
+        ana.api("POST", f"/api/cases/{case_id}/notes", json={"text": "api note"}).status_code == 201
+    )
+    assert (
+        ana.api(
+            "POST",
+            f"/api/cases/{case_id}/parties",
+            json={"kind": "sender", "party_id": site.top_sender},
+        ).status_code
+        == 201
+    )
+    assert (
+        ana.api("PUT", f"/api/cases/{case_id}/assignee", json={"assignee": "aud"}).status_code
+        == 409
+    )
+    assert (
+        ana.api("PUT", f"/api/cases/{case_id}/assignee", json={"assignee": None}).json()["assignee"]
+        is None
+    )
+    listed = ana.api("GET", f"/api/cases?party_kind=sender&party_id={site.top_sender}").json()[
+        "cases"
+    ]
+    assert case_id in {c["id"] for c in listed}
+    assert ana.get("/cases?status=new").status_code == 200
+    assert f"/cases/{case_id}" in ana.get("/cases").text
+    assert ana.get("/cases/99999").status_code == 404
+    assert ana.api("GET", "/api/cases/99999").status_code == 404
+
+
+def test_new_case_from_the_cases_page(login) -> None:
+    ana = login("ana")
+    made = ana.post("/cases", {"title": "From the list"})
+    assert made.status_code == 303 and made.headers["location"].startswith("/cases/")
+    empty = ana.post("/cases", {"title": "   "}, follow_redirects=True)
+    assert "a case needs a title" in empty.text
+
+
+def test_case_exports_goaml_and_evidence_for_download(login, site) -> None:
+    ana = login("ana")
+    case = ana.api(
+        "POST",
+        "/api/cases",
+        json={"title": "exports", "parties": [{"kind": "sender", "party_id": site.top_sender}]},
+    ).json()
+    url = f"/cases/{case['id']}"
+    done = ana.post(
+        f"{url}/exports/goaml", {"party": f"sender:{site.top_sender}"}, follow_redirects=True
+    )
+    assert any("goaml" in m for m in _flash(done)), _flash(done)
+    link = re.search(rf'href="({url}/exports/[^"]+\.xml)"', done.text).group(1)
+    xml = ana.get(link)
+    assert xml.status_code == 200 and b"<report" in xml.content
+    assert xml.headers["content-type"].startswith("application/xml")
+
+    made = ana.api(
+        "POST",
+        f"/api/cases/{case['id']}/exports",
+        json={"format": "evidence", "party": {"kind": "sender", "party_id": site.top_sender}},
+    )
+    assert made.status_code == 201
+    archive = zipfile.ZipFile(io.BytesIO(ana.get(made.json()["url"]).content))
+    names = archive.namelist()
+    assert any(n.endswith("evidence.pdf") for n in names) and any(
+        n.endswith("manifest.sha256") for n in names
+    )
+
+    actions = [
+        e.action for e in audit.entries(site.store, actor="ana", target=f"case:{case['id']}")
+    ]
+    assert {"export.goaml", "export.evidence", "export.download"} <= set(actions)
+    other = ana.post(
+        f"{url}/exports/goaml", {"party": "beneficiary:NOT-ON-CASE"}, follow_redirects=True
+    )
+    assert "is not a party of case" in other.text
+    assert ana.get(f"{url}/exports/..%2F..%2Fcases.sqlite").status_code == 404
+    assert ana.get(f"{url}/exports/20990101T000000Z-abcdef-goaml-sender-X.xml").status_code == 404
+    assert len(ana.api("GET", f"/api/cases/{case['id']}").json()["exports"]) == 2
+    aud = login("aud")
+    assert aud.get(link).status_code == 403
