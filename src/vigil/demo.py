@@ -8,9 +8,11 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from vigil.cases.store import CaseStore, default_database_url
 from vigil.evaluation import evaluate
 from vigil.scan import scan
 from vigil.synth import generate
+from vigil.web.demo_users import LOGINS_FILE, ensure_demo_users
 
 
 def run_demo(out: Path, *, senders: int, seed: int, console: Console) -> None:
@@ -41,8 +43,24 @@ def run_demo(out: Path, *, senders: int, seed: int, console: Console) -> None:
         for row in top.head(3).iter_rows(named=True):
             console.print(f"  {row['party_id']}: {row['top_reason']}", highlight=False)
     console.print(evaluate(result.alerts, generated.labels).render())
+    workspace = result.out / "vigil.duckdb"
     console.print(
         f"\nResults: {result.alerts} (every party, ranked), {result.alerts_json} (explanations),"
-        f" {result.out / 'summary.json'}; workspace {result.out / 'vigil.duckdb'}."
+        f" {result.out / 'summary.json'}; workspace {workspace}."
         "\nThe 'truth' column comes from the synthetic labels, which a real scan never has."
+    )
+    _offer_the_app(workspace, out / LOGINS_FILE, console)
+
+
+def _offer_the_app(workspace: Path, logins: Path, console: Console) -> None:
+    """Demo users of every role, and how to open the web app with one of them."""
+    with CaseStore.open(default_database_url(workspace)) as store:
+        users = ensure_demo_users(store, logins)
+    names = ", ".join(f"{name} ({role})" for name, _, role in users)
+    console.print(
+        "\n[bold]Web app[/]: run\n"
+        f"  .venv/bin/vigil serve --workspace {workspace}\n"
+        "then open http://127.0.0.1:8000 and log in as [bold]analyst[/] with the password in "
+        f"{logins} (only you can read it). Demo users: {names}.",
+        highlight=False,
     )
