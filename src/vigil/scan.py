@@ -23,6 +23,7 @@ from vigil.indicators.evaluate import evaluate_indicators
 from vigil.indicators.watchlist import load_watchlist, match_watchlist
 from vigil.ingest import ingest
 from vigil.network.graph import GraphSummary, graph_features
+from vigil.network.resolution import resolve_entities
 from vigil.scoring.explain import contributions_sql
 from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
 from vigil.workspace import Workspace
@@ -51,6 +52,8 @@ def scan(
     watchlist: Path | None = None,
     fx_rates: Path | None = None,
     catalogue: Catalogue | Path | None = None,
+    resolution: Path | None = None,
+    model: Path | None = None,
     progress: bool = False,
 ) -> ScanResult:
     started = time.perf_counter()
@@ -58,7 +61,14 @@ def scan(
     out.mkdir(parents=True, exist_ok=True)
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     watch = load_watchlist(watchlist) if watchlist else None
-    steps = ["Ingesting", "Computing features", "Scoring", "Propagating", "Writing alerts"]
+    steps = [
+        "Ingesting",
+        "Resolving entities",
+        "Computing features",
+        "Scoring",
+        "Propagating",
+        "Writing alerts",
+    ]
     bar = Progress(console=Console(stderr=True), transient=True) if progress else nullcontext()
     with Workspace.open(workspace or out / "vigil.duckdb") as ws, bar as live:
         task = live.add_task(steps[0], total=len(steps)) if live else None
@@ -76,22 +86,30 @@ def scan(
         quarantine = out / "quarantine.csv"
         ingested = ingest(ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates)
         step(1)
-        _features(ws, catalogue, watch)
+        resolved = resolve_entities(ws, config=resolution)
         step(2)
-        _score_base(ws, catalogue)
+        _features(ws, catalogue, watch)
         step(3)
-        _score_final(ws, catalogue)
+        graph = _score_base(ws, catalogue)
         step(4)
+        _score_final(ws, catalogue)
+        step(5)
         _explain(ws, catalogue)
+        if model is not None:  # the learned ranking: expert score kept as expert_score
+            from vigil.scoring.model import apply_model
+
+            apply_model(ws, model, catalogue)
         alerts, alerts_json = _write_alerts(ws, out)
         parties = {
             kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchall()[0][0]
             for kind in KINDS
         }
-        step(5)
+        step(6)
     summary = {
         **ingested.to_dict(),
         "parties": parties,
+        "entities": resolved.to_dict(),
+        "graph": graph.to_dict(),
         "workspace": str(workspace or out / "vigil.duckdb"),
         "run_seconds": round(time.perf_counter() - started, 2),
         "stage_seconds": timings,
@@ -109,21 +127,25 @@ def _score_base(ws: Workspace, catalogue: Catalogue) -> GraphSummary:
 
 
 def _score_final(ws: Workspace, catalogue: Catalogue) -> None:
-    """Round two: what each party's counterparties look like, then every indicator."""
+    """Round two: senders by what their co-payers and network look like; then beneficiaries
+    by what their payers look like after that round (an offender's score has by then taken in
+    its network; a look-alike's, with no network, has not)."""
     threshold = catalogue.parameters.suspicious_score
-    pairs, sender_base = ws.table("pair_features"), ws.table("sender_base_scores")
-    network = {
-        "sender": sender_network_features(pairs, sender_base, threshold),
-        "beneficiary": beneficiary_network_features(pairs, sender_base, threshold),
-    }
-    for kind in KINDS:
-        joined = _fill_left(ws.table(f"{kind}_features"), network[kind])
-        graph = ws.table(f"{kind}_graph_features").drop("entity_id")
-        joined = _fill_left(joined, graph)
-        scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
-        order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
-        ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
-        ws.replace_table(f"{kind}_scores", ranked)
+    pairs = ws.table("pair_features")
+    network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
+    _score_kind(ws, catalogue, "sender", network)
+    payers = ws.table("sender_scores").select("party_id", "score")
+    network = beneficiary_network_features(pairs, payers, threshold)
+    _score_kind(ws, catalogue, "beneficiary", network)
+
+
+def _score_kind(ws: Workspace, catalogue: Catalogue, kind: str, network: ir.Table) -> None:
+    joined = _fill_left(ws.table(f"{kind}_features"), network)
+    joined = _fill_left(joined, ws.table(f"{kind}_graph_features").drop("entity_id"))
+    scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
+    order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
+    ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
+    ws.replace_table(f"{kind}_scores", ranked)
 
 
 def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
@@ -139,7 +161,13 @@ def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -
         c for (c,) in ws.con.execute("SELECT DISTINCT beneficiary_country FROM payments").fetchall()
     ]
     ws.replace_table_rows("country_offsets", OFFSET_COLUMNS, offset_intervals(countries, lo, hi))
-    facts = payment_facts(payments, ws.table("country_offsets"), catalogue.parameters)
+    facts = payment_facts(
+        payments,
+        ws.table("country_offsets"),
+        catalogue.parameters,
+        ws.table("sender_entities"),
+        ws.table("beneficiary_entities"),
+    )
     ws.replace_table("payment_facts", facts, temporary=True)
     facts = ws.table("payment_facts")
     ws.replace_table("pair_features", pair_features(facts))

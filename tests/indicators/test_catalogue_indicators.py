@@ -237,3 +237,48 @@ def test_watchlist_fires_r17_b10_and_r14_by_id_and_fuzzy_name(run_scan, tmp_path
     assert "PNP-WCPC 2023" in scanned.figures("sender", "alice", "R17")
     assert "R14" in scanned.fired("sender", "C9")
     assert "B10" not in scanned.fired("beneficiary", "w3")  # same name, other country
+
+
+def test_n2_n3_a_payer_of_a_ring_is_close_to_it_a_hubs_donors_are_not(run_scan):
+    rows = []
+    for sender in ("alice", "bob", "carl"):  # clear offender patterns, one shared facilitator
+        rows += regular_payer(sender, "facilitator")
+        for other in ("second", "third"):
+            rows += regular_payer(sender, f"{sender}-{other}")
+    rows += regular_payer("light", "facilitator")
+    rows += regular_payer("loner", "partner")  # the same payments, to an exclusive partner
+    for i in range(30):  # a charity many ordinary donors pay, one of the offenders too
+        rows += regular_payer(f"donor{i}", "parish", beneficiary_name="St Jude Parish")
+    rows += regular_payer("alice", "parish", beneficiary_name="St Jude Parish")
+    scanned = run_scan(rows)
+    assert {"N2", "N3"} <= scanned.fired("sender", "light")
+    assert "random walk" in scanned.figures("sender", "light", "N3")
+    assert "other members show the pattern" in scanned.figures("sender", "light", "N2")
+    assert not {"N2", "N3"} & scanned.fired("sender", "loner")
+    assert not {"N2", "N3"} & scanned.fired("sender", "donor0")
+    assert "N3" in scanned.fired("beneficiary", "facilitator")
+    assert "N3" not in scanned.fired("beneficiary", "parish")
+    assert scanned.score("sender", "light") > scanned.score("sender", "loner")
+    assert scanned.score("sender", "light") > scanned.score("sender", "donor0")
+
+
+def test_resolved_wallets_count_as_one_person(run_scan):
+    """Three wallets under spellings of one name in one city are one facilitator: paying all
+    three is one beneficiary for R2, and their three payers are one person's payers for B1."""
+    wallets = [
+        ("w1", "Maria Cristina Dimaculangan"),
+        ("w2", "DIMACULANGAN, Maria Cristina"),
+        ("w3", "Maria Cristna Dimaculangan"),
+    ]
+    rows = []
+    for wallet, name in wallets:
+        rows += regular_payer("alice", wallet, beneficiary_name=name, city="Angeles City")
+    rows += regular_payer("alice", "other", beneficiary_name="Rodel Pangilinan")
+    for payer, (wallet, name) in zip(("bob", "carl", "dave"), wallets, strict=True):
+        rows += regular_payer(payer, wallet, beneficiary_name=name, city="Angeles City")
+    scanned = run_scan(rows)
+    assert "R2" not in scanned.fired("sender", "alice")  # two people, not four accounts
+    for wallet, _ in wallets:
+        assert "B1" in scanned.fired("beneficiary", wallet)
+        assert "4 unrelated foreign senders" in scanned.figures("beneficiary", wallet, "B1")
+        assert "B5" in scanned.fired("beneficiary", wallet)

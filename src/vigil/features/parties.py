@@ -41,9 +41,20 @@ def _most_distinct_within_90_days(table: ir.Table, key: str, counted: str, name:
     return grids[0].union(grids[1]).group_by(key).aggregate(**{name: _.n.max()})
 
 
+def _variant_accounts(keyed: ir.Table, same: list[str]) -> ir.Table:
+    """(beneficiary_id, other): another account agreeing with it on every column of `same`."""
+    other = keyed.view()
+    condition = [keyed[c] == other[c] for c in same]
+    return keyed.join(other, [*condition, keyed.beneficiary_id != other.beneficiary_id]).select(
+        beneficiary_id=keyed.beneficiary_id, other=other.beneficiary_id
+    )
+
+
 def pair_features(facts: ir.Table) -> ir.Table:
     """One row per sender–beneficiary pair."""
     return facts.group_by("sender_id", "beneficiary_id").aggregate(
+        sender_entity=_.sender_entity.arbitrary(),
+        beneficiary_entity=_.beneficiary_entity.arbitrary(),
         payments=_.count(),
         amount_usd=_.amount_reporting.sum(),
         related=_.related.any(),
@@ -56,9 +67,11 @@ def pair_features(facts: ir.Table) -> ir.Table:
 
 
 def beneficiary_unrelated_payers(pairs: ir.Table) -> ir.Table:
-    """Per beneficiary: foreign senders sharing no surname with it."""
+    """Per beneficiary person: foreign senders (people) sharing no surname with it."""
     unrelated = pairs.filter(~pairs.related & pairs.foreign)
-    return unrelated.group_by("beneficiary_id").aggregate(unrelated_payers=_.sender_id.nunique())
+    return unrelated.group_by("beneficiary_entity").aggregate(
+        unrelated_payers=_.sender_entity.nunique()
+    )
 
 
 def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.Table:
@@ -82,7 +95,7 @@ def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.
         hr_round_share=_.round_amount.mean(),
         hr_unrelated_value_share=(_.amount_reporting * (~_.related).cast("float64")).sum()
         / _.amount_reporting.sum(),
-        hr_beneficiaries=_.beneficiary_id.nunique(),
+        hr_beneficiaries=_.beneficiary_entity.nunique(),
     )
 
     # R1: small payments to high-risk countries in a sliding 30-day window.
@@ -104,9 +117,12 @@ def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.
     runs = islands.group_by("sender_id", "island").aggregate(length=_.count())
     r16 = runs.group_by("sender_id").aggregate(hr_small_longest_run_months=_.length.max())
 
-    # R2: distinct unrelated beneficiaries within 90 days (two offset tumbling grids).
+    # R2: distinct unrelated beneficiaries (people, not wallets) within 90 days.
     r2 = _most_distinct_within_90_days(
-        hr.filter(~hr.related), "sender_id", "beneficiary_id", "hr_unrelated_beneficiaries_90d_max"
+        hr.filter(~hr.related),
+        "sender_id",
+        "beneficiary_entity",
+        "hr_unrelated_beneficiaries_90d_max",
     )
 
     # R6: top-ups to one beneficiary the same day, minutes apart (sender's local calendar);
@@ -150,7 +166,7 @@ def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.
 
     # R4: the sender's high-risk beneficiaries that other unrelated foreign senders pay too.
     payers = beneficiary_unrelated_payers(pairs)
-    hr_pairs = pairs.filter(pairs.hr).left_join(payers, "beneficiary_id")
+    hr_pairs = pairs.filter(pairs.hr).left_join(payers, "beneficiary_entity")
     others = hr_pairs.unrelated_payers.fill_null(0) - ibis.ifelse(
         ~hr_pairs.related & hr_pairs.foreign, 1, 0
     )
@@ -180,17 +196,24 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
             last_ts=_.ts_utc.max(),
         )
     )
+    # B1 and N5 count the senders (people) paying the person behind the account, whichever of
+    # its wallets they use: each account carries its person's figures.
     unrelated = facts.filter(facts.foreign & ~facts.related)
-    b1_all = unrelated.group_by("beneficiary_id").aggregate(
-        unrelated_foreign_senders=_.sender_id.nunique(),
+    per_person = unrelated.group_by("beneficiary_entity").aggregate(
+        unrelated_foreign_senders=_.sender_entity.nunique(),
         unrelated_demand_countries=_.sender_country.nunique(where=_.demand),
         sender_countries_list=_.sender_country.collect(
             distinct=True, order_by=_.sender_country
         ).join(", "),
     )
-    b1 = _most_distinct_within_90_days(
-        unrelated, "beneficiary_id", "sender_id", "unrelated_foreign_senders_90d_max"
-    )
+    per_person = per_person.left_join(
+        _most_distinct_within_90_days(
+            unrelated, "beneficiary_entity", "sender_entity", "unrelated_foreign_senders_90d_max"
+        ),
+        "beneficiary_entity",
+    ).drop("beneficiary_entity_right")
+    accounts_of = facts.select("beneficiary_id", "beneficiary_entity").distinct()
+    b1 = accounts_of.join(per_person, "beneficiary_entity").drop("beneficiary_entity")
     b2 = facts.group_by("beneficiary_id").aggregate(
         small_foreign_inflows=(_.small & _.foreign).sum(),
         unrelated_foreign_value_share=(
@@ -198,7 +221,8 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
         ).sum()
         / _.amount_reporting.sum(),
     )
-    # B5: other accounts under the same name key, in the same country, sharing a sender.
+    # B5: other accounts of the same person (resolved entity) or under the same name key, in
+    # the same country, sharing a sender.
     accounts = payments.select(
         "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
     ).distinct()
@@ -208,21 +232,12 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
         "beneficiary_country",
         key=name_key(accounts.beneficiary_name),
     ).distinct()
-    other = keyed.view()
-    b5 = (
-        keyed.join(
-            other,
-            [
-                keyed.sender_id == other.sender_id,
-                keyed.key == other.key,
-                keyed.beneficiary_country == other.beneficiary_country,
-                keyed.beneficiary_id != other.beneficiary_id,
-            ],
-        )
-        .group_by(keyed.beneficiary_id)
-        .aggregate(name_variant_accounts=other.beneficiary_id.nunique())
+    entities = facts.select("sender_id", "beneficiary_id", key=facts.beneficiary_entity).distinct()
+    b5 = _variant_accounts(keyed, ["sender_id", "key", "beneficiary_country"]).union(
+        _variant_accounts(entities, ["sender_id", "key"])
     )
-    out = _join_all(base, "beneficiary_id", [b1_all, b1, b2, b5])
+    b5 = b5.group_by("beneficiary_id").aggregate(name_variant_accounts=_.other.nunique())
+    out = _join_all(base, "beneficiary_id", [b1, b2, b5])
     out = _fill(out, keep={"name", "country", "sender_countries_list"}).mutate(
         small_foreign_inflows_per_active_month=_.small_foreign_inflows / _.active_months,
         sender_countries_list=_.sender_countries_list.fill_null(""),

@@ -50,9 +50,20 @@ def _narrative_facts(payments: ir.Table, params: Parameters) -> ir.Table:
     return texts.mutate(cover_narrative=texts.text.lower().re_search(params.cover_pattern))
 
 
-def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> ir.Table:
-    """One row per payment with the facts indicators test: corridor, band, local hours, links."""
+def payment_facts(
+    payments: ir.Table,
+    offsets: ir.Table,
+    params: Parameters,
+    sender_entities: ir.Table,
+    beneficiary_entities: ir.Table,
+) -> ir.Table:
+    """One row per payment with the facts indicators test: corridor, band, local hours, links,
+    and the resolved person behind each account (`*_entity`: counts of people, not wallets)."""
     p = payments.mutate(narrative_text=payments.narrative.fill_null(""))
+    senders = sender_entities.select(sender_id="party_id", sender_entity="entity_id")
+    beneficiaries = beneficiary_entities.select(
+        beneficiary_id="party_id", beneficiary_entity="entity_id"
+    )
     lo, hi = params.small_band_usd
     names = _name_facts(payments, params)
     texts = _narrative_facts(payments, params)
@@ -67,6 +78,8 @@ def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> 
         )
         .left_join(names, ["sender_name", "beneficiary_name"])
         .left_join(texts, p.narrative_text == texts.text)
+        .left_join(senders, "sender_id")
+        .left_join(beneficiaries, "beneficiary_id")
     )
     sender_local = local.ts_utc + local.sender_utc_offset_minutes.cast("int32").as_interval("m")
     beneficiary_local = local.ts_utc + local.offset_minutes.fill_null(0).as_interval("m")
@@ -80,6 +93,8 @@ def payment_facts(payments: ir.Table, offsets: ir.Table, params: Parameters) -> 
         "related",
         "person_to_person",
         "cover_narrative",
+        sender_entity=local.sender_entity.fill_null(local.sender_id),
+        beneficiary_entity=local.beneficiary_entity.fill_null(local.beneficiary_id),
         # R1's corridor is person-to-person: a shop or a charity there is not a facilitator.
         hr=local.beneficiary_country.isin(params.high_risk_countries) & local.person_to_person,
         small=(local.amount_reporting >= lo) & (local.amount_reporting <= hi),

@@ -1,0 +1,1 @@
+"""Network intelligence: entity resolution of parties and the sender–beneficiary graph."""

@@ -1,0 +1,359 @@
+"""Entity resolution: which beneficiary accounts (and which sender ids) are one person.
+
+A facilitator holds several wallets under spellings of one name; an FIU merging reports
+from several remitters sees one customer under several sender ids. Splink (DuckDB backend,
+on the workspace's own connection) scores pairs of parties that share a blocking key on
+identity attributes only: name, country and, for beneficiaries, city. Payment behaviour
+is deliberately left out, so the network stage that uses these entities stays independent.
+
+The model is trained without labels (resolution_training): u by random sampling, m and
+the chance that two parties match by expectation maximisation on beneficiaries (name and
+city); senders, with a name only, borrow the name's m. Exact names weigh by how common
+they are in the country (resolution_model.frequency_sql). A kind with too few parties to
+train uses the config's priors. Pairs at or above the threshold are linked, except an
+initial that fits two unlinked people; connected components are the entities.
+
+Tables written (each party exactly once in its kind's entity table):
+- `beneficiary_entities`, `sender_entities`: party_id, entity_id, entity_size, name.
+  entity_id is "E" + the smallest party_id of the entity (text order), so it is stable
+  across runs and unique within a kind; a party linked to nobody is its own entity.
+- `entity_links`: party_kind, left_id, right_id (left_id < right_id), match_probability,
+  match_weight, explanation (each comparison's level and partial match weight in words).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from splink.backends.duckdb import DuckDBAPI
+
+from vigil.network.resolution_config import ResolutionConfig, load_resolution_config
+from vigil.network.resolution_model import (
+    BENEFICIARY,
+    NAME,
+    SENDER,
+    Comparison,
+    PartyKind,
+    comparisons_for,
+    frequency_columns,
+    frequency_sql,
+    parties_sql,
+    party_records_sql,
+)
+from vigil.network.resolution_training import (
+    Model,
+    em_block_pairs_sql,
+    linker_for,
+    prior_model,
+    train,
+)
+from vigil.workspace import Workspace
+from vigil.workspace.store import quote_identifier
+
+logger = logging.getLogger(__name__)
+
+SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working tables
+ENTITY_COLUMNS = {
+    "party_id": "VARCHAR",
+    "entity_id": "VARCHAR",
+    "entity_size": "INTEGER",
+    "name": "VARCHAR",
+}
+LINK_COLUMNS = {
+    "party_kind": "VARCHAR",
+    "left_id": "VARCHAR",
+    "right_id": "VARCHAR",
+    "match_probability": "DOUBLE",
+    "match_weight": "DOUBLE",
+    "explanation": "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class KindResolution:
+    """What resolution did to one kind of party."""
+
+    parties: int
+    entities: int
+    merged_accounts: int  # parties folded into another party's entity: parties - entities
+    links: int  # pairs linked at the threshold
+    seconds: float
+    model: str  # "trained" (for senders: "trained; name m from beneficiaries"), "priors"
+    # (too few parties to train, or training failed), "none" (fewer than 2 parties)
+
+
+@dataclass(frozen=True)
+class ResolutionSummary:
+    threshold: float
+    beneficiary: KindResolution
+    sender: KindResolution
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_entities(ws: Workspace, *, config: Path | None = None) -> ResolutionSummary:
+    """Resolve beneficiaries and senders to persons; write `beneficiary_entities`,
+    `sender_entities` and `entity_links` to the workspace, replacing earlier ones."""
+    settings = load_resolution_config(config)
+    _quiet_splink()
+    workspace = quote_identifier(_database(ws.con))
+    with _scratch(ws.con) as cursor:
+        payments = f"{workspace}.main.payments"
+        beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, payments, settings)
+        senders, _ = _resolve_kind(cursor, SENDER, payments, settings, borrowed=model)
+        _store(cursor, workspace)
+    return ResolutionSummary(settings.threshold, beneficiaries, senders)
+
+
+def _store(cursor: duckdb.DuckDBPyConnection, workspace: str) -> None:
+    """The three tables into the workspace, in one transaction, with their exact types."""
+    cursor.begin()
+    try:
+        for kind in (BENEFICIARY, SENDER):
+            _create(cursor, f"{workspace}.main.{kind.kind}_entities", ENTITY_COLUMNS)
+            cursor.execute(
+                f"INSERT INTO {workspace}.main.{kind.kind}_entities "
+                f"SELECT * FROM {kind.kind}_entities ORDER BY party_id"
+            )
+        _create(cursor, f"{workspace}.main.entity_links", LINK_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {workspace}.main.entity_links SELECT * FROM ("
+            "SELECT * FROM beneficiary_links UNION ALL SELECT * FROM sender_links) "
+            "ORDER BY party_kind, left_id, right_id"
+        )
+    except BaseException:
+        cursor.rollback()
+        raise
+    cursor.commit()
+
+
+def _create(cursor: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
+    spec = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+    cursor.execute(f"CREATE OR REPLACE TABLE {table} ({spec})")
+
+
+def _quiet_splink() -> None:
+    # Splink reports each step at INFO and, at WARNING, every level a training pass did not
+    # see (expected here: such a level keeps its prior). Only its errors are worth showing.
+    logging.getLogger("splink").setLevel(logging.ERROR)
+
+
+def _database(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT current_database()").fetchall()[0][0]
+
+
+@contextlib.contextmanager
+def _scratch(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the workspace connection whose tables go to an in-memory database, so
+    Splink's intermediate tables never reach the workspace file (they spill to its temp
+    folder if large)."""
+    scratch = SCRATCH if _database(con) != SCRATCH else SCRATCH + "_2"
+    con.execute(f"DETACH DATABASE IF EXISTS {scratch}")
+    con.execute(f"ATTACH ':memory:' AS {scratch}")
+    cursor = con.cursor()
+    try:
+        cursor.execute(f"USE {scratch}")
+        cursor.execute("SET enable_progress_bar = false")
+        yield cursor
+    finally:
+        cursor.close()
+        con.execute(f"DETACH DATABASE IF EXISTS {scratch}")
+
+
+def _resolve_kind(
+    cursor: duckdb.DuckDBPyConnection,
+    kind: PartyKind,
+    payments: str,
+    config: ResolutionConfig,
+    *,
+    borrowed: Model | None = None,
+) -> tuple[KindResolution, Model | None]:
+    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too."""
+    started = time.perf_counter()
+    names, records = f"{kind.kind}_names", f"{kind.kind}_records"
+    cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, payments)}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, config)}")
+    parties = cursor.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
+    edges = f"{kind.kind}_edges"
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {edges} (left_id VARCHAR, right_id VARCHAR, "
+        "match_probability DOUBLE, match_weight DOUBLE, explanation VARCHAR, "
+        "name_level INTEGER)"
+    )
+    model = None
+    if parties >= 2:
+        model = _link(cursor, kind, records, edges, parties, config, borrowed)
+    _write_entities(cursor, kind, names, edges)
+    entities = cursor.execute(
+        f"SELECT count(DISTINCT entity_id) FROM {kind.kind}_entities"
+    ).fetchall()[0][0]
+    links = cursor.execute(f"SELECT count(*) FROM {edges}").fetchall()[0][0]
+    seconds = round(time.perf_counter() - started, 2)
+    source = model.source if model else "none"
+    logger.info(
+        "entity resolution of %s parties: %d, %d entities, %d links, model %s, %.1f s",
+        kind.kind,
+        parties,
+        entities,
+        links,
+        source,
+        seconds,
+    )
+    figures = KindResolution(parties, entities, parties - entities, links, seconds, source)
+    return figures, model
+
+
+def _link(
+    cursor: duckdb.DuckDBPyConnection,
+    kind: PartyKind,
+    records: str,
+    edges: str,
+    parties: int,
+    config: ResolutionConfig,
+    borrowed: Model | None,
+) -> Model:
+    """Score blocked pairs with the trained (or prior) model; keep those at the threshold."""
+    db_api = DuckDBAPI(cursor)
+    frame = db_api.register(records, table_name=f"{kind.kind}_input")
+    model, frequencies = prior_model(config, parties), {}
+    if parties < config.training.min_parties:
+        logger.info(
+            "entity resolution of %s parties: %d, fewer than %d to train on; "
+            "using the configured priors",
+            kind.kind,
+            parties,
+            config.training.min_parties,
+        )
+    else:
+        try:
+            frequencies = _frequencies(cursor, db_api, kind, records)
+            em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
+            model = train(frame, kind, config, parties, int(em_pairs), frequencies, borrowed)
+        except (ValueError, duckdb.Error) as error:  # data too thin for a training step
+            logger.warning(
+                "entity resolution of %s parties: training failed (%s); "
+                "using the configured priors",
+                kind.kind,
+                type(error).__name__,
+            )
+            model, frequencies = prior_model(config, parties), {}
+    linker = linker_for(frame, kind, config, model, frequencies)
+    predictions = linker.inference.predict(
+        threshold_match_probability=config.threshold, warning_mode="never"
+    )
+    explanation = _explanation_sql(comparisons_for(kind), model)
+    cursor.execute(
+        f"INSERT INTO {edges} SELECT least(party_id_l, party_id_r), "
+        "greatest(party_id_l, party_id_r), match_probability, match_weight, "
+        f"{explanation}, gamma_name FROM {predictions.physical_name} "
+        f"WHERE match_probability >= {config.threshold!r} ORDER BY 1, 2"
+    )
+    db_api.delete_tables_created_by_splink_from_db()
+    _drop_ambiguous_initials(cursor, edges)
+    return model
+
+
+def _frequencies(
+    cursor: duckdb.DuckDBPyConnection, db_api: DuckDBAPI, kind: PartyKind, records: str
+) -> dict[str, Any]:
+    """The within-country term-frequency tables, registered with Splink."""
+    frequencies = {}
+    for column in frequency_columns(kind):
+        table = f"{kind.kind}_tf_{column}"
+        cursor.execute(f"CREATE OR REPLACE TABLE {table} AS {frequency_sql(records, column)}")
+        frequencies[column] = db_api.register(table, table_name=table)
+    return frequencies
+
+
+def _drop_ambiguous_initials(cursor: duckdb.DuckDBPyConnection, edges: str) -> None:
+    """ "J Rojas" linked by its initial to both "Juan Rojas" and "Julian Rojas", who are not
+    linked to each other, could be either: drop such links rather than merge the two."""
+    initial = NAME.gamma_of("initial_for_given_name")
+    cursor.execute(
+        f"""
+        WITH ends AS (
+            SELECT left_id AS party, right_id AS other FROM {edges} WHERE name_level = {initial}
+            UNION ALL
+            SELECT right_id, left_id FROM {edges} WHERE name_level = {initial}
+        ),
+        ambiguous AS (
+            SELECT DISTINCT a.party
+            FROM ends a JOIN ends b ON a.party = b.party AND a.other < b.other
+            ANTI JOIN {edges} e ON e.left_id = a.other AND e.right_id = b.other
+        )
+        DELETE FROM {edges}
+        WHERE name_level = {initial}
+          AND (left_id IN (SELECT party FROM ambiguous)
+               OR right_id IN (SELECT party FROM ambiguous))
+        """
+    )
+
+
+def _explanation_sql(comparisons: tuple[Comparison, ...], model: Model) -> str:
+    """'name: same name (...) (+8.1); city: same city (+3.0); ...; prior (-13.2)'."""
+    parts = []
+    for comparison in comparisons:
+        gamma = f"gamma_{comparison.name}"
+        cases = " ".join(
+            f"WHEN {value} THEN '{label}'" for value, label in comparison.gamma_labels().items()
+        )
+        weight = f"mw_{comparison.name}"  # Splink's partial match weight (log2 of m / u)
+        if model.trained and any(level.tf_column for level in comparison.levels):
+            weight += f" + coalesce(mw_tf_adj_{comparison.name}, 0)"
+        parts.append(
+            f"'{comparison.name}: ' || (CASE {gamma} {cases} END) || "
+            f"' (' || printf('%+.1f', {weight}) || ')'"
+        )
+    parts.append(f"'prior ({model.prior_weight:+.1f})'")
+    return "concat_ws('; ', " + ", ".join(parts) + ")"
+
+
+def _write_entities(
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, names: str, edges: str
+) -> None:
+    """Connected components of the linked pairs (min-label propagation in SQL); every
+    party once, its entity named after the smallest party_id in it."""
+    labels = f"{kind.kind}_labels"
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {labels} AS SELECT party_id, party_id AS label FROM {names}"
+    )
+    undirected = (
+        f"SELECT left_id AS a, right_id AS b FROM {edges} "
+        f"UNION ALL SELECT right_id, left_id FROM {edges}"
+    )
+    while True:
+        changed = cursor.execute(
+            f"""
+            WITH proposals AS (
+                SELECT e.a AS party_id, min(l.label) AS label
+                FROM ({undirected}) e JOIN {labels} l ON l.party_id = e.b
+                GROUP BY e.a
+            )
+            UPDATE {labels} SET label = p.label
+            FROM proposals p
+            WHERE {labels}.party_id = p.party_id AND p.label < {labels}.label
+            """
+        ).fetchall()[0][0]
+        if not changed:
+            break
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE TABLE {kind.kind}_entities AS
+        SELECT n.party_id, 'E' || l.label AS entity_id,
+               CAST(count(*) OVER (PARTITION BY l.label) AS INTEGER) AS entity_size, n.name
+        FROM {names} n JOIN {labels} l USING (party_id)
+        ORDER BY n.party_id
+        """
+    )
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {kind.kind}_links AS SELECT '{kind.kind}' AS party_kind, "
+        f"* EXCLUDE (name_level) FROM {edges}"
+    )

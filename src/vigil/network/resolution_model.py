@@ -1,0 +1,382 @@
+"""The Splink model behind entity resolution: prepared party records, comparisons, blocking.
+
+Everything here is SQL that DuckDB runs: the party table is built from `payments` with
+normalised name keys, and Splink compares pairs of parties that share a blocking key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from splink import block_on
+
+from vigil.network.resolution_config import LevelPrior, ResolutionConfig
+
+
+@dataclass(frozen=True)
+class PartyKind:
+    """Where one kind of party's identity attributes live in `payments`."""
+
+    kind: str
+    id_column: str
+    name_column: str
+    country_column: str
+    city_column: str | None
+
+
+BENEFICIARY = PartyKind(
+    "beneficiary", "beneficiary_id", "beneficiary_name", "beneficiary_country", "beneficiary_city"
+)
+SENDER = PartyKind("sender", "sender_id", "sender_name", "sender_country", None)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: its SQL over the pair (`_l` / `_r` columns) and its plain label."""
+
+    key: str  # the level's name in the config's priors
+    label: str
+    sql: str
+    tf_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    null_sql: str
+    levels: tuple[Level, ...]  # most to least alike; the last is the ELSE level
+
+    def gamma_labels(self) -> dict[int, str]:
+        """Splink's comparison-vector value of each level -> its label (-1: missing)."""
+        top = len(self.levels) - 1
+        labels = {top - i: level.label for i, level in enumerate(self.levels)}
+        return {-1: "missing", **labels}
+
+    def gamma_of(self, key: str) -> int:
+        """Splink's comparison-vector value of the level named `key`."""
+        keys = [level.key for level in self.levels]
+        return len(keys) - 1 - keys.index(key)
+
+
+NAME = Comparison(
+    "name",
+    "name_sorted_l IS NULL OR name_sorted_r IS NULL",
+    (
+        Level(
+            "exact",
+            "same name (ignoring case, accents, punctuation and word order)",
+            "name_in_country_l = name_in_country_r",  # pairs share a country: same name
+            tf_column="name_in_country",
+        ),
+        Level(
+            "same_apart_from_initials",
+            "same name apart from a middle initial",
+            "name_core_l = name_core_r",
+        ),
+        Level(
+            "one_letter_apart",
+            "one letter dropped, added, changed or swapped",
+            # the cheap tests first: DuckDB only computes the distance where they pass
+            # (one edit apart implies a Jaro-Winkler of at least 0.83 from 4 letters on)
+            "abs(length(name_core_l) - length(name_core_r)) <= 1 "
+            "AND jaro_winkler_similarity(name_core_l, name_core_r) >= 0.8 "
+            "AND damerau_levenshtein(name_core_l, name_core_r) <= 1",
+        ),
+        Level(
+            "initial_for_given_name",
+            "a name written as its initial",
+            "initials_l = initials_r AND len(core_l) > 0 AND len(core_r) > 0 "
+            "AND (list_has_all(tokens_l, core_r) OR list_has_all(tokens_r, core_l))",
+        ),
+        Level(
+            "extra_name",
+            "one has an extra given or middle name",
+            "len(core_l) >= 2 AND len(core_r) >= 2 "
+            "AND (list_has_all(core_l, core_r) OR list_has_all(core_r, core_l))",
+        ),
+        Level(
+            "very_similar",
+            "token-sorted Jaro-Winkler >= 0.92",
+            "jaro_winkler_similarity(name_sorted_l, name_sorted_r) >= 0.92",
+        ),
+        Level(
+            "similar",
+            "token-sorted Jaro-Winkler >= 0.80",
+            "jaro_winkler_similarity(name_sorted_l, name_sorted_r) >= 0.80",
+        ),
+        Level("different", "different names", "ELSE"),
+    ),
+)
+
+CITY = Comparison(
+    "city",
+    "city_l IS NULL OR city_r IS NULL",
+    (
+        Level(
+            "exact",
+            "same city",
+            "city_in_country_l = city_in_country_r",
+            tf_column="city_in_country",
+        ),
+        Level(
+            "similar",
+            "city spelled alike (Jaro-Winkler >= 0.90)",
+            "jaro_winkler_similarity(city_l, city_r) >= 0.90",
+        ),
+        Level("different", "different city", "ELSE"),
+    ),
+)
+
+COUNTRY = Comparison(
+    "country",
+    "country_l IS NULL OR country_r IS NULL",
+    (
+        Level("exact", "same country", "country_l = country_r", tf_column="country"),
+        Level("different", "different country", "ELSE"),
+    ),
+)
+
+
+def comparisons_for(kind: PartyKind) -> tuple[Comparison, ...]:
+    return (NAME, CITY, COUNTRY) if kind.city_column else (NAME, COUNTRY)
+
+
+# --- the party records ------------------------------------------------------------------
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def name_tokens_sql(column: str, config: ResolutionConfig) -> str:
+    """The name's words: lower case, no accents, "SURNAME, Given" turned round, punctuation
+    dropped, abbreviations written out (config `names.aliases`), titles left out."""
+    text = f"strip_accents(lower(coalesce({column}, '')))"
+    text = f"regexp_replace({text}, '^([^,]*),(.*)$', '\\2 \\1')"  # first comma only
+    text = f"regexp_replace({text}, '[''’`]', '', 'g')"  # O'Brien = OBrien
+    text = f"regexp_replace({text}, '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')"
+    tokens = f"list_filter(string_split(trim({text}), ' '), lambda t: t <> '')"
+    aliases = config.names.aliases
+    if aliases:
+        cases = " ".join(f"WHEN {_literal(a)} THEN {_literal(b)}" for a, b in aliases.items())
+        tokens = f"list_transform({tokens}, lambda t: CASE t {cases} ELSE t END)"
+    if config.names.ignore:
+        ignored = ", ".join(_literal(word) for word in config.names.ignore)
+        tokens = f"list_filter({tokens}, lambda t: t NOT IN ({ignored}))"
+    return tokens
+
+
+def _place_sql(column: str) -> str:
+    text = f"strip_accents(lower({column}))"
+    return f"nullif(trim(regexp_replace({text}, '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')), '')"
+
+
+def parties_sql(kind: PartyKind, payments: str) -> str:
+    """Each party once, as its payments show it most often: name, country, city (ties go
+    to the first in text order, so the choice is the same on every run)."""
+    city = kind.city_column or "NULL"
+    return f"""
+        SELECT {kind.id_column} AS party_id, {kind.name_column} AS name,
+               {kind.country_column} AS country, {city} AS city
+        FROM {payments}
+        GROUP BY 1, 2, 3, 4
+        QUALIFY row_number() OVER (
+            PARTITION BY party_id ORDER BY count(*) DESC, name, country, city NULLS LAST) = 1
+        ORDER BY party_id
+    """
+
+
+def party_records_sql(kind: PartyKind, parties: str, config: ResolutionConfig) -> str:
+    """Each party's record for Splink (from the `parties_sql` table `parties`): the
+    normalised name columns the comparisons use and the capped blocking keys."""
+    cap = config.max_block_size
+    city_keys = (
+        f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
+        if kind.city_column
+        else ""
+    )
+    records = f"""
+        WITH tokenised AS (
+            SELECT party_id, upper(trim(country)) AS country, {_place_sql("city")} AS city,
+                   {name_tokens_sql("name", config)} AS tokens
+            FROM {parties}
+        ),
+        base AS (
+            SELECT party_id, country, city, tokens,
+                   nullif(array_to_string(list_sort(tokens), ' '), '') AS name_sorted,
+                   list_sort(list_filter(tokens, lambda t: length(t) > 1)) AS core,
+                   array_to_string(list_sort(list_transform(tokens, lambda t: left(t, 1))), '')
+                       AS initials,
+                   tokens[-1] AS surname_guess
+            FROM tokenised
+        ),
+        keyed AS (
+            SELECT *, nullif(array_to_string(core, ' '), '') AS name_core,
+                   list_distinct(list_transform(core, lambda t: t || ' ' || initials)) AS token_keys
+            FROM base
+        ),
+        exploded AS (
+            SELECT party_id, country, city, unnest(token_keys) AS token_key FROM keyed
+        ),
+        counted AS (
+            SELECT party_id, token_key,
+                   count(*) OVER (PARTITION BY country, city, token_key) AS in_city,
+                   count(*) OVER (PARTITION BY country, token_key) AS in_country
+            FROM exploded
+        ),
+        capped AS (
+            SELECT party_id,
+                   list_sort(list(token_key) FILTER (WHERE in_country <= {cap}))
+                       AS token_keys_country{city_keys}
+            FROM counted GROUP BY party_id
+        )
+        SELECT keyed.* EXCLUDE (token_keys), capped.* EXCLUDE (party_id),
+               country || ' ' || name_sorted AS name_in_country,
+               country || ' ' || city AS city_in_country,
+               CASE WHEN count(*) OVER (PARTITION BY country, name_core) <= {cap}
+                    THEN name_core END AS core_key
+        FROM keyed LEFT JOIN capped USING (party_id)
+        ORDER BY party_id
+    """
+    return records
+
+
+GOOD_TURING_NAMES = 20  # names seen k times needed before their count is trusted
+
+
+def frequency_sql(records: str, column: str) -> str:
+    """Term frequencies for Splink, *within the party's country*: pairs are only ever scored
+    within a country, so how common a name (or city) is there is what weighs an exact
+    match, and the country's share of all parties sets the prior of a pair in it.
+
+    A name's frequency is the larger of two estimates:
+    (1) the product of its words' frequencies ("Noel Bautista", seen once, is still a
+        common given name with a common surname; an initial stands for any word with
+        that letter);
+    (2) its Good-Turing count: a name seen k times is expected (k + 1) * N(k + 1) / N(k)
+        times in another sample, N(k) being how many names (of this kind of party, all
+        countries together) are seen k times. Where names seen twice seldom come in
+        threes, a name seen twice is probably one person's two accounts; where they often
+        do (a small pool of names), it is probably two namesakes. Where fewer than
+        GOOD_TURING_NAMES names are seen k times, the parties that bear it other than the
+        pair being scored (k - 2).
+    (1) fails for words that go together ("Mary Grace", "Load Centre") and for a small pool
+    of names; (2) covers it.
+    A city's frequency leaves the party out: (count - 1) / (parties - 1).
+    `column` is `name_in_country`, `city_in_country` or `country`."""
+    if column == "country":
+        return (
+            f"SELECT country, count(*) / sum(count(*)) OVER () AS tf_country FROM {records} "
+            "WHERE country IS NOT NULL GROUP BY country ORDER BY country"
+        )
+    sizes = f"SELECT country, count(*) AS parties FROM {records} GROUP BY country"
+    if column == "city_in_country":
+        return f"""
+            SELECT {column}, greatest(count(*) - 1, 1) / greatest(any_value(parties) - 1, 1)
+                   AS tf_{column}
+            FROM {records} JOIN ({sizes}) USING (country)
+            WHERE {column} IS NOT NULL GROUP BY {column} ORDER BY {column}
+        """
+    return f"""
+        WITH sizes AS ({sizes}),
+        names AS (
+            SELECT {column}, any_value(country) AS country, any_value(tokens) AS tokens,
+                   count(*) AS seen, any_value(parties) AS parties
+            FROM {records} JOIN sizes USING (country)
+            WHERE {column} IS NOT NULL GROUP BY {column}
+        ),
+        spectrum AS (SELECT seen, count(*) AS names FROM names GROUP BY seen),
+        good_turing AS (
+            SELECT a.seen, (a.seen + 1) * coalesce(b.names, 0) / a.names AS expected
+            FROM spectrum a LEFT JOIN spectrum b ON b.seen = a.seen + 1
+            WHERE a.names >= {GOOD_TURING_NAMES}
+        ),
+        words AS (  -- an initial ("j") stands for any word with that first letter ("#j")
+            SELECT country, word, count(DISTINCT party_id) / any_value(parties) AS share
+            FROM (
+                SELECT party_id, country, unnest(list_concat(
+                    tokens, list_transform(tokens, lambda t: '#' || left(t, 1)))) AS word
+                FROM {records})
+            JOIN sizes USING (country)
+            GROUP BY country, word
+        ),
+        products AS (
+            SELECT {column}, exp(sum(ln(share))) AS product
+            FROM (
+                SELECT {column}, country, unnest(list_transform(
+                    tokens, lambda t: CASE WHEN length(t) = 1 THEN '#' || t ELSE t END)) AS word
+                FROM names)
+            JOIN words USING (country, word)
+            GROUP BY {column}
+        )
+        SELECT {column},
+               greatest(product, coalesce(expected, seen - 2) / greatest(parties - 1, 1))
+                   AS tf_{column}
+        FROM names JOIN products USING ({column})
+        LEFT JOIN good_turing USING (seen)
+        ORDER BY {column}
+    """
+
+
+def frequency_columns(kind: PartyKind) -> tuple[str, ...]:
+    return tuple(
+        level.tf_column
+        for comparison in comparisons_for(kind)
+        for level in comparison.levels
+        if level.tf_column
+    )
+
+
+# --- Splink settings --------------------------------------------------------------------
+def blocking_rules(kind: PartyKind) -> list[Any]:
+    """Pairs worth scoring: the same name words in any order (within the country); a word
+    plus the initials of the whole name, within the city and within the country. Every key
+    shared by more than `max_block_size` parties is dropped, so no rule is quadratic."""
+    rules = [block_on("country", "core_key")]
+    if kind.city_column:
+        rules.append(
+            block_on("country", "city", "token_keys_city", arrays_to_explode=["token_keys_city"])
+        )
+    rules.append(
+        block_on("country", "token_keys_country", arrays_to_explode=["token_keys_country"])
+    )
+    return rules
+
+
+def _prior(config: ResolutionConfig, comparison: str, level: str) -> LevelPrior:
+    return getattr(getattr(config.priors, comparison), level)
+
+
+def comparison_dicts(
+    kind: PartyKind,
+    config: ResolutionConfig,
+    fitted: dict[tuple[str, str], tuple] | None = None,
+    *,
+    term_frequencies: bool = True,
+) -> list[dict[str, Any]]:
+    """Splink comparison definitions; m / u are the fitted values where given, else priors.
+    Without `term_frequencies` (too few parties to count how common a name is) an exact
+    match weighs the same for every name."""
+    out = []
+    for comparison in comparisons_for(kind):
+        levels: list[dict[str, Any]] = [
+            {
+                "sql_condition": comparison.null_sql,
+                "label_for_charts": "missing",
+                "is_null_level": True,
+            }
+        ]
+        for level in comparison.levels:
+            prior = _prior(config, comparison.name, level.key)
+            m, u = (fitted or {}).get((comparison.name, level.key), (None, None))
+            entry: dict[str, Any] = {
+                "sql_condition": level.sql,
+                "label_for_charts": level.label,
+                "m_probability": m if m is not None else prior.m,
+                "u_probability": u if u is not None else prior.u,
+            }
+            if level.tf_column and term_frequencies:
+                entry["tf_adjustment_column"] = level.tf_column
+                entry["tf_adjustment_weight"] = 1.0
+            levels.append(entry)
+        out.append({"output_column_name": comparison.name, "comparison_levels": levels})
+    return out

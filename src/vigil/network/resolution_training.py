@@ -1,0 +1,217 @@
+"""Training the resolution model without labels, and the Splink settings it feeds.
+
+- u (how often different people agree at each level): random pairs of parties, less the
+  share of matches expected among them.
+- m (how often one person's accounts agree at each level) and the chance that two random
+  parties are one person: expectation maximisation over the pairs that share a country and
+  the last word of the name. u is left free inside that pass (sharing a name word makes
+  names agree more often than at random) and only m and the match share are kept; the
+  match share, times the blocked pairs over all pairs and divided by `em_block_recall`,
+  is the chance for any pair (at most `max_duplicate_share` further accounts per
+  account). Name and city are trained together.
+- Senders have a name and a country only. Among pairs sharing a name word, a latent-class
+  model with one variable cannot tell a second id of one customer from a namesake, so
+  EM is not run on them: senders take the name's m from the beneficiaries' model (how
+  institutions garble names does not depend on who holds the account), their own u, and
+  the chance from the config's `duplicate_share`.
+- Country's m stays the prior: every scored pair shares a country by blocking.
+A level the data never showed keeps its prior; no trained value goes below
+MIN_PROBABILITY, so one unseen level cannot veto a pair on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from splink import Linker, SettingsCreator, block_on
+
+from vigil.network.resolution_config import ResolutionConfig
+from vigil.network.resolution_model import (
+    PartyKind,
+    blocking_rules,
+    comparison_dicts,
+    comparisons_for,
+)
+
+if TYPE_CHECKING:
+    from splink.internals.splink_dataframe import SplinkDataFrame
+
+logger = logging.getLogger(__name__)
+
+MIN_PROBABILITY = 1e-4
+PROBE_RECORDS = 20_000  # records per side for Splink's estimate of an EM pass's size
+
+
+@dataclass(frozen=True)
+class Model:
+    """A resolution model: the prior match chance and (m, u) per (comparison, level);
+    None where the config's prior applies."""
+
+    probability_two_random_records_match: float
+    levels: dict[tuple[str, str], tuple[float | None, float | None]] = field(default_factory=dict)
+    source: str = "priors"  # or "trained", or "trained; name m from beneficiaries"
+
+    @property
+    def trained(self) -> bool:
+        return self.source != "priors"
+
+    @property
+    def prior_weight(self) -> float:
+        """The match weight every pair starts from: log2 of the prior odds."""
+        p = self.probability_two_random_records_match
+        return math.log2(p / (1 - p))
+
+
+def prior_model(config: ResolutionConfig, parties: int) -> Model:
+    """The config's priors: `duplicate_share` of the parties are a further account of
+    someone present, i.e. about that many matching pairs among all n(n-1)/2."""
+    chance = min(0.5, 2 * config.priors.duplicate_share / max(parties - 1, 1))
+    return Model(chance)
+
+
+def splink_settings(kind: PartyKind, config: ResolutionConfig, model: Model) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="party_id",
+        comparisons=comparison_dicts(kind, config, model.levels, term_frequencies=model.trained),
+        blocking_rules_to_generate_predictions=blocking_rules(kind),
+        probability_two_random_records_match=model.probability_two_random_records_match,
+        max_iterations=config.training.em_max_iterations,
+        retain_matching_columns=True,  # keeps the gamma (level) columns for explanations
+        retain_intermediate_calculation_columns=True,  # and the partial match weights
+        linker_uid=kind.kind,
+    )
+
+
+def linker_for(
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    model: Model,
+    frequencies: dict[str, SplinkDataFrame],
+) -> Linker:
+    """A linker on the party records with the within-country term frequencies."""
+    linker = Linker(frame, splink_settings(kind, config, model), log_level=None)
+    for column, table in frequencies.items():
+        linker.table_management.register_term_frequency_lookup(table, column)
+    return linker
+
+
+EM_BLOCK = ("country", "surname_guess")
+
+
+def em_block_pairs_sql(records: str) -> str:
+    """How many pairs the expectation-maximisation pass blocks (before its sampling)."""
+    keys = ", ".join(EM_BLOCK)
+    return (
+        f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM {records} "
+        f"WHERE surname_guess IS NOT NULL GROUP BY {keys})"
+    )
+
+
+def train(
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    parties: int,
+    em_block_pairs: int,
+    frequencies: dict[str, SplinkDataFrame],
+    borrowed: Model | None = None,
+) -> Model:
+    """The trained model (see the module's docstring); `borrowed` is the model whose name
+    m values a kind without city takes (None: the priors). Raises what Splink raises when
+    the data cannot support a step."""
+    training = config.training
+    prior = prior_model(config, parties)
+    sampler = linker_for(frame, kind, config, prior, frequencies)
+    sampler.training.estimate_u_using_random_sampling(
+        max_pairs=training.u_max_pairs, seed=config.seed
+    )
+    sampled = {key: (None, u) for key, (_, u) in _levels(kind, sampler).items()}
+    source = "trained"
+    if kind.city_column:
+        chance, learned = _expectation_maximisation(
+            frame, kind, config, parties, em_block_pairs, frequencies, Model(1e-4, sampled)
+        )
+    else:
+        chance = prior.probability_two_random_records_match
+        lender = borrowed if borrowed is not None and borrowed.trained else None
+        learned = {
+            key: lender.levels.get(key, (None, None))[0] if lender else None for key in sampled
+        }
+        source = f"trained; name m from {'beneficiaries' if lender else 'priors'}"
+    levels = {}
+    for key, (_, u) in sampled.items():
+        m = None if key[0] == "country" else learned[key]
+        levels[key] = (m, _without_matches(u, m, chance))
+    return Model(chance, levels, source)
+
+
+def _expectation_maximisation(
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    parties: int,
+    em_block_pairs: int,
+    frequencies: dict[str, SplinkDataFrame],
+    start: Model,
+) -> tuple[float, dict[tuple[str, str], float | None]]:
+    """The chance that two random parties match, and m per level, from one EM pass."""
+    training = config.training
+    em = linker_for(frame, kind, config, start, frequencies)
+    session = em.training.estimate_parameters_using_expectation_maximisation(
+        block_on(*EM_BLOCK),
+        estimate_without_term_frequencies=True,
+        fix_u_probabilities=False,
+        max_pairs=training.em_max_pairs,
+        record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
+    )
+    in_block = session.core_model_settings.probability_two_random_records_match
+    all_pairs = parties * (parties - 1) / 2
+    estimated = in_block * em_block_pairs / all_pairs / training.em_block_recall
+    # Where namesakes far outnumber one person's accounts (a small pool of names), EM can
+    # take namesakes for matches; no more than `max_duplicate_share` further accounts per
+    # account are believed.
+    ceiling = 2 * training.max_duplicate_share / max(parties - 1, 1)
+    chance = min(0.5, estimated, ceiling)
+    logger.debug(
+        "EM: match share %.3g among %d blocked pairs: chance two parties match %.3g (ceiling %.3g)",
+        in_block,
+        em_block_pairs,
+        estimated,
+        ceiling,
+    )
+    return chance, {key: m for key, (m, _) in _levels(kind, em).items()}
+
+
+def _without_matches(sampled: float | None, m: float | None, chance: float) -> float | None:
+    """u from random pairs, less the matches among them: a random pair is a match with
+    probability `chance`, so P(level) = chance * m + (1 - chance) * u. It matters for small
+    workspaces, where the sampled pairs include a good share of the true matches."""
+    if sampled is None or m is None:
+        return sampled
+    return max((sampled - chance * m) / (1 - chance), MIN_PROBABILITY)
+
+
+def _levels(kind: PartyKind, linker: Linker) -> dict[tuple[str, str], tuple]:
+    """(m, u) of every non-null level from the linker's model, floored at MIN_PROBABILITY;
+    None where Splink has no value (not observed)."""
+    model = linker.misc.save_model_to_json()
+    out: dict[tuple[str, str], tuple] = {}
+    for comparison, found in zip(comparisons_for(kind), model["comparisons"], strict=True):
+        levels = [lv for lv in found["comparison_levels"] if not lv.get("is_null_level")]
+        for level, values in zip(comparison.levels, levels, strict=True):
+            out[(comparison.name, level.key)] = (
+                _probability(values.get("m_probability")),
+                _probability(values.get("u_probability")),
+            )
+    return out
+
+
+def _probability(value: Any) -> float | None:
+    if isinstance(value, int | float) and 0 <= value <= 1:
+        return max(float(value), MIN_PROBABILITY)
+    return None
