@@ -397,7 +397,8 @@ def render_evidence_html(
     )
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -458,7 +459,7 @@ def write_evidence_package(
         "party": {"kind": facts.kind, "party_id": facts.party_id},
         "files": {
             path.relative_to(out).as_posix(): {
-                "sha256": _sha256(path),
+                "sha256": sha256_of(path),
                 "size": path.stat().st_size,
             }
             for path in files
@@ -467,7 +468,7 @@ def write_evidence_package(
     manifest_path = out / MANIFEST_FILE
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     checksums = {name: entry["sha256"] for name, entry in manifest["files"].items()}
-    checksums[MANIFEST_FILE] = _sha256(manifest_path)
+    checksums[MANIFEST_FILE] = sha256_of(manifest_path)
     checksum_path = out / CHECKSUM_FILE
     checksum_path.write_text(
         "".join(f"{digest}  {name}\n" for name, digest in checksums.items()), encoding="utf-8"

@@ -163,6 +163,13 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") and request.url.path != "/api/docs"
 
 
+def _refusal_handler(status: int):
+    async def handle(request: Request, error: Exception) -> Response:
+        return _error_page(request, status, str(error))
+
+    return handle
+
+
 def _error_page(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
@@ -182,29 +189,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             return Response(status_code=200, headers={"HX-Redirect": location})
         return RedirectResponse(location, status_code=303)
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, error: Forbidden) -> Response:
-        return _error_page(request, 403, str(error))
-
-    @app.exception_handler(CsrfRejected)
-    async def csrf_rejected(request: Request, error: CsrfRejected) -> Response:
-        return _error_page(request, 403, str(error))
-
-    @app.exception_handler(PermissionDenied)
-    async def permission_denied(request: Request, error: PermissionDenied) -> Response:
-        return _error_page(request, 403, str(error))
-
-    @app.exception_handler(CaseNotFound)
-    async def case_not_found(request: Request, error: CaseNotFound) -> Response:
-        return _error_page(request, 404, str(error))
-
-    @app.exception_handler(PartyNotFound)
-    async def party_not_found(request: Request, error: PartyNotFound) -> Response:
-        return _error_page(request, 404, str(error))
-
-    @app.exception_handler(WorkflowError)
-    async def workflow_error(request: Request, error: WorkflowError) -> Response:
-        return _error_page(request, 409, str(error))
+    refusals = {
+        Forbidden: 403,
+        CsrfRejected: 403,
+        PermissionDenied: 403,
+        CaseNotFound: 404,
+        PartyNotFound: 404,
+        WorkflowError: 409,
+    }
+    for refusal, status in refusals.items():
+        app.add_exception_handler(refusal, _refusal_handler(status))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

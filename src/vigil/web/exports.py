@@ -4,7 +4,6 @@ the audit trail (`export.goaml`, `export.evidence`, and each download)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import shutil
@@ -18,6 +17,7 @@ from vigil.cases import audit
 from vigil.cases.errors import WorkflowError
 from vigil.cases.models import Case
 from vigil.cases.store import CaseStore
+from vigil.reports.evidence import sha256_of
 
 FORMATS = ("goaml", "evidence")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -70,14 +70,6 @@ def _describe(path: Path, fmt: str) -> ExportFile:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def export_case_party(
     store: CaseStore,
     actor: str,
@@ -117,7 +109,7 @@ def export_case_party(
         actor,
         f"export.{fmt}",
         f"case:{case.id}",
-        {"party": [party_kind, party_id], "file": path.name, "sha256": _sha256(path)},
+        {"party": [party_kind, party_id], "file": path.name, "sha256": sha256_of(path)},
     )
     return _describe(path, fmt)
 
