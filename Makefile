@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := libicu-dev pkg-config g++ libpango-1.0-0 libpangoft2-1.0-0 fo
 # for the browser tests (Playwright never downloads a browser), Node's npm for the UI libraries.
 TEST_SYSTEM_PACKAGES := postgresql chromium
 
-.PHONY: install system-deps test-system-deps demo test lint format clean
+.PHONY: install system-deps test-system-deps model demo test lint format clean
 
 # Installs the Debian packages in $(1) that are missing (as root), or names them and stops.
 define apt_install
@@ -47,6 +47,11 @@ node_modules/.installed: package.json package-lock.json | system-deps
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
+
+# The default ranking model, trained reproducibly (fixed seeds) into ~/.cache/vigil once per
+# version of the feature code; `vigil scan --model default` trains it on first use otherwise.
+model: install
+	$(VENV)/bin/vigil model train --default
 
 demo: install
 	$(VENV)/bin/vigil demo --out $(DEMO_DIR)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from vigil.cli_support import console, user_errors
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -21,24 +18,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def user_errors(command: F) -> F:
-    """Turn a VigilError into one line on stderr and a non-zero exit: no traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: object, **kwargs: object) -> object:
-        try:
-            return command(*args, **kwargs)
-        except VigilError as error:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-            sys.exit(error.exit_code)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @app.command()
@@ -97,10 +76,18 @@ def scan(
     catalogue: Annotated[
         Path | None, typer.Option(help="Indicator catalogue YAML (default: the shipped one).")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Rank with a learned model: its folder, or 'default' (trained once)."),
+    ] = None,
 ) -> None:
     """Ingest payments, score every sender and beneficiary, and explain each score."""
     from vigil.scan import scan as run_scan
 
+    if model is not None:
+        from vigil.scoring.model_build import resolve_model
+
+        model = resolve_model(model)
     result = run_scan(
         inputs,
         out,
@@ -108,6 +95,7 @@ def scan(
         watchlist=watchlist,
         fx_rates=fx_rates,
         catalogue=catalogue,
+        model=model,
         progress=True,
     )
     summary = result.summary
@@ -191,13 +179,70 @@ def export_ftm(
     party_id: Annotated[
         list[str] | None, typer.Option("--party-id", help="A party to export (repeatable).")
     ] = None,
-    case: Annotated[str | None, typer.Option("--case", help="A case id to export.")] = None,
+    case: Annotated[
+        str | None, typer.Option("--case", help="A case to export (id or reference).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="VIGIL_DATABASE_URL",
+            help="Case store for --case (default: cases.sqlite beside the workspace).",
+        ),
+    ] = None,
 ) -> None:
     """FollowTheMoney entities (people, accounts, payments) for Aleph / OpenAleph."""
     from vigil.reports.ftm import export_ftm as run_export
 
-    count = run_export(workspace, out, party_ids=party_id or None, case_id=case)
+    count = run_export(
+        workspace, out, party_ids=party_id or None, case_id=case, database_url=database_url
+    )
     console.print(f"{count:,} FollowTheMoney entities written to {out}")
+
+
+@app.command()
+@user_errors
+def network(
+    workspace: WorkspaceOption,
+    party_id: PartyOption,
+    out: Annotated[Path, typer.Option(help="JSON file to write (nodes and edges).")],
+    hops: Annotated[int, typer.Option(min=1, max=4, help="Payment hops from the party.")] = 1,
+    kind: KindOption = None,
+    max_nodes: Annotated[
+        int, typer.Option(min=2, help="Most nodes to keep (riskiest first).")
+    ] = 200,
+) -> None:
+    """The neighbourhood of a party: nodes with scores and roles, edges with payments and totals."""
+    from vigil.network.neighbourhood import neighbourhood
+    from vigil.workspace import Workspace
+
+    if not workspace.is_file():
+        raise VigilError(f"{workspace}: no such workspace (run `vigil scan` first)")
+    with Workspace.open(workspace, read_only=True) as ws:
+        graph = neighbourhood(ws, party_id, kind=kind, hops=hops, max_nodes=max_nodes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(graph, indent=2, ensure_ascii=False) + "\n")
+    more = " (truncated: the riskiest parties kept)" if graph["truncated"] else ""
+    console.print(
+        f"{len(graph['nodes'])} parties and {len(graph['edges'])} payment links written to {out}"
+        f"{more}"
+    )
+
+
+# Command groups that live beside their stage (one line each; keep this block sorted).
+# --- command groups ---
+from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
+from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
+from vigil.scoring.model_cli import model_app  # noqa: E402
+from vigil.web.cli import serve  # noqa: E402
+
+app.add_typer(audit_app, name="audit")
+app.command("backtest")(backtest_command)
+app.add_typer(cases_app, name="cases")
+app.add_typer(model_app, name="model")
+app.command("serve")(serve)
+app.add_typer(users_app, name="users")
+# --- end of command groups ---
 
 
 def main() -> None:
