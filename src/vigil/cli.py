@@ -116,11 +116,19 @@ def demo(
     ),
     senders: Annotated[int, typer.Option(min=100, help="Customers to simulate.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    model: Annotated[
+        bool,
+        typer.Option(
+            "--model/--no-model",
+            help="Rank with the default learned model (trained on first use) or the expert "
+            "score alone.",
+        ),
+    ] = True,
 ) -> None:
     """Generate a population, scan it, and print the top alerts with their reasons."""
     from vigil.demo import run_demo
 
-    run_demo(out, senders=senders, seed=seed, console=console)
+    run_demo(out, senders=senders, seed=seed, console=console, use_model=model)
 
 
 report_app = typer.Typer(help="Reports for one party: goAML STR, evidence package.")

@@ -11,11 +11,14 @@ from rich.table import Table
 from vigil.cases.store import CaseStore, default_database_url
 from vigil.evaluation import evaluate
 from vigil.scan import scan
+from vigil.scoring.model_build import default_model
 from vigil.synth import generate
 from vigil.web.demo_users import LOGINS_FILE, ensure_demo_users
 
 
-def run_demo(out: Path, *, senders: int, seed: int, console: Console) -> None:
+def run_demo(
+    out: Path, *, senders: int, seed: int, console: Console, use_model: bool = True
+) -> None:
     out = Path(out)
     data = out / "data"
     generated = generate(data, senders=senders, seed=seed, progress=True)
@@ -23,7 +26,9 @@ def run_demo(out: Path, *, senders: int, seed: int, console: Console) -> None:
     results = out / "results"
     if (results / "vigil.duckdb").exists():
         (results / "vigil.duckdb").unlink()  # a demo starts from a fresh workspace
-    result = scan([generated.transactions], results, progress=True)
+    # The default learned ranking, trained reproducibly on first use (a few minutes, cached).
+    model = default_model(progress=True) if use_model else None
+    result = scan([generated.transactions], results, progress=True, model=model)
     labels = pl.read_csv(generated.labels, infer_schema=False)
     for kind, title in (("sender", "senders"), ("beneficiary", "beneficiaries")):
         top = result.top(kind).join(
