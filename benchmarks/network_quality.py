@@ -33,8 +33,9 @@ def rankings(workspace: Path) -> dict[tuple[str, str], pl.DataFrame]:
     for kind in ("sender", "beneficiary"):
         for stage, table in (("before", f"{kind}_base_scores"), ("after", f"{kind}_scores")):
             out[stage, kind] = pl.from_arrow(
-                con.sql(f"SELECT party_id, score FROM {table} ORDER BY score DESC, party_id")
-                .to_arrow_table()
+                con.sql(
+                    f"SELECT party_id, score FROM {table} ORDER BY score DESC, party_id"
+                ).to_arrow_table()
             )
     con.close()
     return out

@@ -1,4 +1,4 @@
-"""`vigil network`: a party's neighbourhood as nodes and edges, bounded, from a scanned workspace."""
+"""`vigil network`: a party's neighbourhood as nodes and edges, bounded, from a workspace."""
 
 from __future__ import annotations
 
