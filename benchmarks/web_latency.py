@@ -1,6 +1,6 @@
 """Response times of the web app's alert queue and party pages on a scanned workspace.
 
-    .venv/bin/vigil generate --senders 100000 --out /tmp/bench-web/data        # ~9.5M payments
+    .venv/bin/vigil generate --senders 600000 --seed 1 --out /tmp/bench-web/data  # ≈ 9.8M payments
     .venv/bin/vigil scan /tmp/bench-web/data/transactions.csv --out /tmp/bench-web/results
     .venv/bin/python -m benchmarks.web_latency --workspace /tmp/bench-web/results/vigil.duckdb
 
