@@ -90,7 +90,7 @@ def create_case(
         _require(session, actor, "edit_case", "open a case")
         now = utcnow()
         case = Case(
-            # a unique placeholder until the id is known: the reference is built from it
+            # a unique stand-in until the id is known: the reference is built from it
             reference=f"pending-{uuid.uuid4().hex[:24]}",
             title=title,
             status="new",
