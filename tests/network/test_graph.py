@@ -129,7 +129,11 @@ def test_communities_are_scored_by_the_share_of_suspicious_members():
     assert senders["o3"]["community_density"] == pytest.approx(1.0)
     assert senders["c0"]["community_suspicion"] == 0
     assert summary.communities >= 2 and summary.seeds == 3
-    assert ws.con.sql("SELECT count(*) FROM communities").fetchall()[0][0] >= 2
+    ring_row = ws.con.sql(
+        "SELECT size, suspicious_members, scored FROM communities WHERE community_id = ?",
+        params=[senders["o0"]["community_id"]],
+    ).fetchall()
+    assert ring_row == [(6, 3, True)]
 
 
 def test_communities_are_reproducible():

@@ -58,8 +58,9 @@ def entity_of(ws: Workspace, kind: str) -> str:
 
 def graph_features(ws: Workspace, parameters: Parameters) -> GraphSummary:
     """Writes `sender_graph_features`, `beneficiary_graph_features` (one row per party) and
-    `communities` (one row per scored community). Needs `pair_features` and the behaviour-only
-    `{kind}_base_scores` of round one."""
+    `communities` (one row per community of two or more: size, density, members whose own
+    behaviour shows the pattern, and whether it is big enough to score). Needs
+    `pair_features` and the behaviour-only `{kind}_base_scores` of round one."""
     net = parameters.network
     threshold = parameters.suspicious_score
     listed = (
@@ -128,6 +129,7 @@ def graph_features(ws: Workspace, parameters: Parameters) -> GraphSummary:
             "community_senders": own_community["senders"],
             "community_beneficiaries": own_community["beneficiaries"],
             "community_density": own_community["density"],
+            "community_suspicious": own_community["suspicious"],
             "community_suspicious_others": np.where(scored, others_suspicious, 0),
             "community_suspicion": np.where(
                 scored, others_suspicious / np.maximum(size - 1, 1), 0.0
@@ -148,10 +150,11 @@ def graph_features(ws: Workspace, parameters: Parameters) -> GraphSummary:
                 WHERE a.kind = '{kind}'"""
             )
         ws.con.execute(
-            """CREATE OR REPLACE TABLE communities AS
+            f"""CREATE OR REPLACE TABLE communities AS
             SELECT DISTINCT community_id, community_size AS size,
                    community_senders AS senders, community_beneficiaries AS beneficiaries,
-                   community_density AS density
+                   community_density AS density, community_suspicious AS suspicious_members,
+                   community_size >= {net.community_min_size} AS scored
             FROM graph_per_vertex WHERE community_size >= 2"""
         )
     finally:
