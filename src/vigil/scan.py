@@ -65,8 +65,8 @@ def scan(
         "Ingesting",
         "Resolving entities",
         "Computing features",
+        "Building the graph",
         "Scoring",
-        "Propagating",
         "Writing alerts",
         "Indexing",
     ]
