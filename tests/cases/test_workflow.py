@@ -218,3 +218,17 @@ def test_a_refused_change_leaves_no_trace(team: CaseStore) -> None:
         workflow.transition(team, "ana", case.id, "filed")
     assert audit.count_entries(team) == before
     assert audit.verify(team).ok
+
+
+def test_no_party_joins_a_case_after_its_approval(team: CaseStore) -> None:
+    case = drafted(team)
+    workflow.add_party(team, "ana", case.id, "sender", "S-18")  # the approver will see it
+    workflow.transition(team, "sam", case.id, "approved")
+    with pytest.raises(WorkflowError, match=r"four eyes: .* is approved"):
+        workflow.add_party(team, "ana", case.id, "sender", "S-19")
+    workflow.add_party(team, "ana", case.id, "sender", "S-18")  # already on it: no change
+    workflow.transition(team, "sam", case.id, "filed")
+    with pytest.raises(WorkflowError, match="is filed"):
+        workflow.add_party(team, "sam", case.id, "beneficiary", "W-11")
+    parties = {(p.party_kind, p.party_id) for p in workflow.get_case(team, case.id).parties}
+    assert parties == {*PARTIES, ("sender", "S-18")}

@@ -192,3 +192,26 @@ def test_security_headers(login) -> None:
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert answer.headers["x-frame-options"] == "DENY"
     assert answer.headers["cache-control"] == "no-store"
+
+
+def test_a_cookie_copied_before_logout_is_refused_after_it(app, login) -> None:
+    ana = login("ana2")
+    copied = dict(ana.client.cookies)
+    assert ana.post("/logout").status_code == 303
+    replay = TestClient(app, follow_redirects=False, cookies=copied)
+    assert replay.get("/api/me").status_code == 401
+    assert replay.get("/queue").status_code == 303
+    again = login("ana2")  # a new login after the logout works
+    assert again.get("/queue").status_code == 200
+
+
+def test_page_numbers_past_the_database_integers_are_refused_not_crashed(login, site) -> None:
+    huge = "99999999999999999999"
+    sup = login("sup")
+    party = f"/parties/sender/{site.top_sender}"
+    assert sup.get(f"/queue?page={huge}").status_code == 400
+    assert sup.get(f"{party}?payments_page={huge}").status_code == 400
+    assert sup.api("GET", f"/api/alerts?page={huge}").status_code == 400
+    assert sup.api("GET", f"/api{party}/payments?page={huge}").status_code == 400
+    assert sup.get(f"/audit?page={huge}").status_code == 200
+    assert sup.api("GET", f"/api/audit?offset={huge}").status_code == 422

@@ -159,6 +159,15 @@ def count_entries(store: CaseStore, *, actor: str | None = None, target: str | N
         return int(session.execute(query).scalar_one())
 
 
+def latest_seq(store: CaseStore, *, action: str, target: str) -> int | None:
+    """The seq of the newest entry of `action` on `target` (None: there is none)."""
+    query = select(func.max(AuditEntry.seq)).where(
+        AuditEntry.target == target, AuditEntry.action == action
+    )
+    with store.session() as session:
+        return session.execute(query).scalar_one()
+
+
 def detail_of(entry: AuditEntry) -> dict[str, Any]:
     """An entry's detail as a dict."""
     return json.loads(entry.detail)

@@ -57,6 +57,7 @@ STATUSES = ("new", "in_review", "escalated", "report_drafted", "approved", "file
 OPEN_STATUSES = STATUSES[:-1]
 DISPOSITIONS = ("false_positive", "legitimate", "confirmed", "duplicate")
 ALERT_STATUSES = ("new", "in_review", "dismissed", "case_opened")
+APPROVED_STATUSES = ("approved", "filed")  # a second supervisor has signed the parties off
 MAX_TITLE = 200
 MAX_NOTE = 20_000
 
@@ -164,7 +165,8 @@ def list_cases(
 def add_party(
     store: CaseStore, actor: str, case_id: int, party_kind: str, party_id: str
 ) -> CaseParty:
-    """Add a party to an open case (a party already on it is left as it is)."""
+    """Add a party to an open case (a party already on it is left as it is). Not once the
+    case is approved: a party added then would be filed without a second supervisor's look."""
     _check_party(party_kind, party_id)
     with store.session() as session:
         _require(session, actor, "edit_case", "change a case")
@@ -172,6 +174,10 @@ def add_party(
         existing = session.get(CaseParty, (case.id, party_kind, party_id))
         if existing is not None:
             return existing
+        if case.status in APPROVED_STATUSES:
+            raise WorkflowError(
+                f"four eyes: case {case.reference} is {case.status}; its parties are fixed"
+            )
         party = CaseParty(case_id=case.id, party_kind=party_kind, party_id=party_id, added_by=actor)
         session.add(party)
         _put_alert_state(session, actor, party_kind, party_id, "case_opened", None)

@@ -36,6 +36,7 @@ from vigil.web.auth import (
 )
 from vigil.web.exports import export_case_party, list_exports
 from vigil.web.queries import (
+    MAX_PAGE,
     MAX_PER_PAGE,
     QueueFilters,
     alert_queue,
@@ -369,7 +370,7 @@ def audit_entries(
     actor: str | None = None,
     target: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_PAGE * 1000)] = 0,
 ) -> dict[str, Any]:
     store = _ctx(request).store
     rows = audit.entries(store, limit=limit, offset=offset, actor=actor, target=target)

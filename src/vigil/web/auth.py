@@ -1,10 +1,13 @@
 """Who is asking, and may they: the session's user, role checks, CSRF tokens.
 
 The session lives in a signed cookie (Starlette's SessionMiddleware: http-only, SameSite=Lax,
-Secure unless told otherwise). It holds only the username, a CSRF token and flash messages;
-the user is read from the case store on every request, so a disabled account or a changed
-role takes effect at once. Every state-changing request carries the session's CSRF token, in
-the `X-CSRF-Token` header (htmx and API clients) or the `csrf_token` form field.
+Secure unless told otherwise). It holds only the username, the audit entry of its login, a
+CSRF token and flash messages; the user is read from the case store on every request, so a
+disabled account or a changed role takes effect at once. The cookie is not kept on the
+server, so a logout (an audit entry) ends every session of that user that began before it:
+a copy of the cookie taken before the logout is refused. Every state-changing request
+carries the session's CSRF token, in the `X-CSRF-Token` header (htmx and API clients) or the
+`csrf_token` form field.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from vigil.cases import audit
 from vigil.cases.roles import can
+from vigil.cases.store import CaseStore
 from vigil.cases.users import get_user
 
 SESSION_USER = "user"
+SESSION_LOGIN = "login"  # seq of the audit entry of this session's login
 SESSION_CSRF = "csrf"
 SESSION_FLASH = "flash"
 CSRF_HEADER = "x-csrf-token"
@@ -59,10 +65,12 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def start_session(request: Request, username: str) -> None:
-    """A fresh session for a user who just logged in (new CSRF token, nothing carried over)."""
+def start_session(request: Request, username: str, login_seq: int) -> None:
+    """A fresh session for a user who just logged in (new CSRF token, nothing carried over);
+    `login_seq` is the audit entry of the login."""
     request.session.clear()
     request.session[SESSION_USER] = username
+    request.session[SESSION_LOGIN] = login_seq
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
 
 
@@ -80,11 +88,21 @@ def current_user(request: Request) -> CurrentUser:
     username = request.session.get(SESSION_USER)
     if not username:
         raise LoginRequired()
-    user = get_user(request.app.state.vigil.store, username)
-    if user is None or not user.active:
+    store = request.app.state.vigil.store
+    user = get_user(store, username)
+    if user is None or not user.active or _logged_out_since(store, username, request.session):
         request.session.clear()
         raise LoginRequired()
     return CurrentUser(username=user.username, role=user.role)
+
+
+def _logged_out_since(store: CaseStore, username: str, session: dict) -> bool:
+    """True when the user logged out after this session's login (or it has no login)."""
+    login_seq = session.get(SESSION_LOGIN)
+    if not isinstance(login_seq, int):
+        return True
+    logout_seq = audit.latest_seq(store, action="logout", target=f"user:{username}")
+    return logout_seq is not None and logout_seq > login_seq
 
 
 def require(permission: str) -> Callable[..., CurrentUser]:

@@ -49,6 +49,7 @@ from vigil.web.auth import (
 )
 from vigil.web.exports import export_case_party, find_export, list_exports
 from vigil.web.queries import (
+    MAX_PAGE,
     SORTABLE,
     PartyNotFound,
     alert_queue,
@@ -161,8 +162,8 @@ def login(
         audit.record(store, "anonymous", "login.failed", f"user:{shown}")
         context = {"next": _safe_next(next), "error": "Wrong username or password."}
         return render(request, "login.html.j2", context, user=None, status=401)
-    start_session(request, user.username)
-    audit.record(store, user.username, "login", f"user:{user.username}")
+    entry = audit.record(store, user.username, "login", f"user:{user.username}")
+    start_session(request, user.username, entry.seq)
     return _back(_safe_next(next))
 
 
@@ -538,7 +539,7 @@ def audit_page(
     page: int = 1,
 ) -> Response:
     store = _ctx(request).store
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     filters = {"actor": actor or None, "target": target or None}
     rows = audit.entries(store, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, **filters)
     total = audit.count_entries(store, **filters)

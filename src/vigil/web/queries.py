@@ -32,6 +32,7 @@ SORTABLE = {
     "status": "status",
 }
 MAX_PER_PAGE = 200
+MAX_PAGE = 10**9  # beyond it the row offset no longer fits the database's integers
 # amount distribution bins, in the reporting currency (the 10-200 band is where the
 # typology's payments sit)
 AMOUNT_EDGES = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
@@ -70,8 +71,8 @@ class QueueFilters:
             raise VigilError(f"kind must be sender or beneficiary, not {self.kind!r}")
         if self.sort not in SORTABLE:
             raise VigilError(f"cannot sort by {self.sort!r}: one of {', '.join(SORTABLE)}")
-        if self.page < 1 or not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise VigilError(f"page must be 1 or more and per_page 1 to {MAX_PER_PAGE}")
+        if not 1 <= self.page <= MAX_PAGE or not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise VigilError(f"page must be 1 to {MAX_PAGE} and per_page 1 to {MAX_PER_PAGE}")
 
     def query_args(self, **changes: Any) -> dict[str, str]:
         """These filters (with `changes`) as URL query arguments, empty ones left out."""
@@ -422,8 +423,8 @@ def payments_page(
 ) -> dict[str, Any]:
     """The party's payments, newest first, one page at a time: the page's row ids are
     chosen on the narrow facts, then only those rows are read in full."""
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise VigilError(f"page must be 1 or more and per_page 1 to {MAX_PER_PAGE}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise VigilError(f"page must be 1 to {MAX_PAGE} and per_page 1 to {MAX_PER_PAGE}")
     other = OTHER[kind]
     params: dict[str, Any] = {"limit": per_page, "offset": (page - 1) * per_page}
     if rows is None:
