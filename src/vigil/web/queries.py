@@ -274,7 +274,27 @@ def party_summary(ws: Workspace, kind: str, party_id: str) -> dict[str, Any]:
     summary = found[0]
     summary["reporting_currency"] = ws.meta_get("reporting_currency") or "USD"
     summary["contributions"] = contributions(ws, kind, party_id)
+    summary["same_person"] = same_person(ws, kind, party_id)
     return summary
+
+
+def same_person(ws: Workspace, kind: str, party_id: str) -> list[dict[str, Any]]:
+    """The other accounts entity resolution linked to this one, each with the match
+    probability, the match weight and the comparisons that justify it."""
+    if not ws.has_table("entity_links"):
+        return []
+    return _rows(
+        ws,
+        f"""SELECT CASE WHEN l.left_id = $id THEN l.right_id ELSE l.left_id END AS party_id,
+                   s.name, round(l.match_probability, 4) AS match_probability,
+                   round(l.match_weight, 2) AS match_weight, l.explanation
+            FROM entity_links l
+            JOIN {kind}_scores s
+              ON s.party_id = CASE WHEN l.left_id = $id THEN l.right_id ELSE l.left_id END
+            WHERE l.party_kind = $kind AND (l.left_id = $id OR l.right_id = $id)
+            ORDER BY l.match_probability DESC, party_id""",
+        {"kind": kind, "id": party_id},
+    )
 
 
 def contributions(ws: Workspace, kind: str, party_id: str) -> list[dict[str, Any]]:
