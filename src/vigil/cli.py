@@ -215,7 +215,7 @@ def network(
     party_id: PartyOption,
     out: Annotated[Path, typer.Option(help="JSON file to write (nodes and edges).")],
     hops: Annotated[int, typer.Option(min=1, max=4, help="Payment hops from the party.")] = 1,
-    kind: KindOption = None,
+    party_kind: KindOption = None,
     max_nodes: Annotated[
         int, typer.Option(min=2, help="Most nodes to keep (riskiest first).")
     ] = 200,
@@ -227,7 +227,7 @@ def network(
     if not workspace.is_file():
         raise VigilError(f"{workspace}: no such workspace (run `vigil scan` first)")
     with Workspace.open(workspace, read_only=True) as ws:
-        graph = neighbourhood(ws, party_id, kind=kind, hops=hops, max_nodes=max_nodes)
+        graph = neighbourhood(ws, party_id, kind=party_kind, hops=hops, max_nodes=max_nodes)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(graph, indent=2, ensure_ascii=False) + "\n")
     more = " (truncated: the riskiest parties kept)" if graph["truncated"] else ""

@@ -7,8 +7,8 @@ from typing import Any
 
 from vigil.errors import VigilError
 from vigil.workspace import Workspace
+from vigil.workspace.parties import KINDS, resolve_kind
 
-KINDS = ("sender", "beneficiary")
 OTHER = {"sender": "beneficiary", "beneficiary": "sender"}
 
 
@@ -31,7 +31,7 @@ def neighbourhood(
         raise VigilError(f"--hops must be at least 1, not {hops}")
     if not ws.has_table("pair_features"):
         raise VigilError(f"{ws.path}: this workspace has not been scanned yet")
-    kind = _resolve_kind(ws, party_id, kind)
+    kind = resolve_kind(ws, party_id, kind)
     chosen: dict[str, set[str]] = {"sender": set(), "beneficiary": set()}
     chosen[kind].add(party_id)
     frontier, frontier_kind, truncated = [party_id], kind, False
@@ -52,22 +52,6 @@ def neighbourhood(
         "nodes": nodes,
         "edges": _edges(ws, chosen),
     }
-
-
-def _resolve_kind(ws: Workspace, party_id: str, kind: str | None) -> str:
-    kinds = [kind] if kind else list(KINDS)
-    if kind and kind not in KINDS:
-        raise VigilError(f"party kind must be sender or beneficiary, not {kind!r}")
-    found = [
-        k
-        for k in kinds
-        if ws.con.execute(f"SELECT 1 FROM {k}_scores WHERE party_id = ?", [party_id]).fetchall()
-    ]
-    if not found:
-        raise VigilError(f"{ws.path}: no scored party with id {party_id!r}")
-    if len(found) > 1:
-        raise VigilError(f"{party_id!r} is both a sender and a beneficiary: say which kind")
-    return found[0]
 
 
 def _counterparties(ws: Workspace, kind: str, ids: list[str], seen: set[str]) -> list[str]:

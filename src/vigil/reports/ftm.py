@@ -30,8 +30,8 @@ from followthemoney.util import make_entity_id
 
 from vigil.errors import VigilError
 from vigil.indicators.catalogue import load_catalogue
-from vigil.reports.party import KINDS, resolve_kind
 from vigil.workspace import Workspace
+from vigil.workspace.parties import KINDS, resolve_kind
 
 BATCH_ROWS = 100_000
 BANK_CHANNELS = frozenset({"bank_transfer"})

@@ -9,8 +9,7 @@ import polars as pl
 
 from vigil.errors import VigilError
 from vigil.workspace import Workspace
-
-KINDS = ("sender", "beneficiary")
+from vigil.workspace.parties import resolve_kind
 
 
 @dataclass(frozen=True)
@@ -38,25 +37,6 @@ class PartyFacts:
     @property
     def counterparty_kind(self) -> str:
         return "beneficiary" if self.kind == "sender" else "sender"
-
-
-def resolve_kind(ws: Workspace, party_id: str, kind: str | None = None) -> str:
-    """The kind of `party_id`; a clear error when it is unknown or both a sender and a
-    beneficiary (then the caller must say which)."""
-    kinds = [kind] if kind else list(KINDS)
-    found = [
-        k
-        for k in kinds
-        if ws.con.execute(f"SELECT 1 FROM {k}_scores WHERE party_id = ?", [party_id]).fetchall()
-    ]
-    if not found:
-        what = f"{kind} " if kind else ""
-        raise VigilError(f"{ws.path}: no scored {what}party with id {party_id!r}")
-    if len(found) > 1:
-        raise VigilError(
-            f"{party_id!r} is both a sender and a beneficiary: say which with --party-kind"
-        )
-    return found[0]
 
 
 def _frame(ws: Workspace, sql: str, params: list) -> pl.DataFrame:
