@@ -212,7 +212,8 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
         ),
         "beneficiary_entity",
     ).drop("beneficiary_entity_right")
-    accounts_of = facts.select("beneficiary_id", "beneficiary_entity").distinct()
+    # pairs, not facts: one row per sender and account instead of one per payment
+    accounts_of = pairs.select("beneficiary_id", "beneficiary_entity").distinct()
     b1 = accounts_of.join(per_person, "beneficiary_entity").drop("beneficiary_entity")
     b2 = facts.group_by("beneficiary_id").aggregate(
         small_foreign_inflows=(_.small & _.foreign).sum(),
@@ -232,7 +233,7 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
         "beneficiary_country",
         key=name_key(accounts.beneficiary_name),
     ).distinct()
-    entities = facts.select("sender_id", "beneficiary_id", key=facts.beneficiary_entity).distinct()
+    entities = pairs.select("sender_id", "beneficiary_id", key=pairs.beneficiary_entity)
     b5 = _variant_accounts(keyed, ["sender_id", "key", "beneficiary_country"]).union(
         _variant_accounts(entities, ["sender_id", "key"])
     )
