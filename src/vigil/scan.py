@@ -24,11 +24,10 @@ from vigil.indicators.watchlist import load_watchlist, match_watchlist
 from vigil.ingest import ingest
 from vigil.network.graph import GraphSummary, graph_features
 from vigil.network.resolution import resolve_entities
+from vigil.schema import PARTY_KINDS as KINDS
 from vigil.scoring.explain import contributions_sql
 from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
 from vigil.workspace import Workspace
-
-KINDS = ("sender", "beneficiary")
 
 
 @dataclass

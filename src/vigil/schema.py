@@ -50,6 +50,7 @@ CHANNELS: tuple[str, ...] = (
 PAYMENTS_CSV = pa.schema([pa.field(name, pa.string()) for name in CANONICAL_ORDER])
 
 PARTY_KINDS: tuple[str, ...] = ("sender", "beneficiary")
+PARTY_KIND_PLURALS: dict[str, str] = {"sender": "senders", "beneficiary": "beneficiaries"}
 POSITIVE_ROLES: dict[str, str] = {"sender": "offender", "beneficiary": "facilitator"}
 
 LABEL_COLUMNS: tuple[str, ...] = ("party_kind", "party_id", "role")

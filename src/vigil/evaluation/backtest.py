@@ -22,9 +22,8 @@ from rich.table import Table
 from vigil.errors import InputError
 from vigil.evaluation import metrics
 from vigil.evaluation.report import read_alerts, read_labels
+from vigil.schema import PARTY_KIND_PLURALS as PLURAL
 from vigil.schema import PARTY_KINDS, POSITIVE_ROLES
-
-PLURAL = {"sender": "senders", "beneficiary": "beneficiaries"}
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from vigil.indicators.catalogue import Parameters
+from vigil.schema import PARTY_KINDS as KINDS
 from vigil.workspace import Workspace
 
-KINDS = ("sender", "beneficiary")
 GRAPH_FEATURES = (
     "association",
     "community_id",

@@ -26,6 +26,7 @@ from vigil.reports import charts
 from vigil.reports.party import PartyFacts, load_party
 from vigil.reports.safe_csv import write_safe_csv
 from vigil.reports.sources import load_sources, source_tags
+from vigil.schema import PARTY_KIND_PLURALS as PLURAL
 from vigil.workspace import Workspace
 
 HTML_FILE = "evidence.html"
@@ -59,7 +60,6 @@ CSV_COLUMNS = [
 ]
 
 ROLE = {"sender": "payer", "beneficiary": "facilitator"}
-PLURAL = {"sender": "senders", "beneficiary": "beneficiaries"}
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ import pyarrow as pa
 
 from vigil.errors import ConfigError, InputError
 from vigil.indicators.catalogue import Catalogue
+from vigil.schema import PARTY_KINDS as KINDS
 from vigil.scoring.model_features import OTHER_BEHAVIOUR
 from vigil.workspace import Workspace
 
 FORMAT_VERSION = 1
-KINDS = ("sender", "beneficiary")
 BASE = "base"  # the model's expected log-odds, before any feature
 Matrix = npt.NDArray[np.float64]
 

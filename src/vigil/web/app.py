@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vigil.cases.errors import CaseNotFound, PermissionDenied, WorkflowError
 from vigil.cases.store import CaseStore, default_database_url
 from vigil.errors import VigilError
+from vigil.schema import PARTY_KIND_PLURALS as PLURALS
 from vigil.web.auth import CsrfRejected, Forbidden, LoginRequired
 from vigil.web.frontend import find_node_modules, vendor_files
 from vigil.web.queries import PartyNotFound, WorkspaceReader
@@ -46,7 +47,6 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 
-PLURALS = {"sender": "senders", "beneficiary": "beneficiaries"}
 
 log = logging.getLogger("vigil.web")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from vigil.errors import VigilError
 from vigil.reports.sources import source_reference, source_tags
+from vigil.schema import PARTY_KINDS as KINDS
 from vigil.workspace import Workspace
 
-KINDS = ("sender", "beneficiary")
 OTHER = {"sender": "beneficiary", "beneficiary": "sender"}
 # queue columns an analyst may sort by -> the SQL expression
 SORTABLE = {

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from vigil.errors import VigilError
+from vigil.schema import PARTY_KINDS as KINDS
 from vigil.workspace.store import Workspace
-
-KINDS = ("sender", "beneficiary")
 
 
 def resolve_kind(ws: Workspace, party_id: str, kind: str | None = None) -> str:
