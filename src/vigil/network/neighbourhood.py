@@ -40,7 +40,8 @@ def neighbourhood(
         if not frontier or room <= 0:
             truncated = truncated or bool(frontier)
             break
-        reached = _counterparties(ws, frontier_kind, frontier, chosen[OTHER[frontier_kind]])
+        seen = chosen[OTHER[frontier_kind]]
+        reached = _counterparties(ws, frontier_kind, frontier, seen, limit=room + 1)
         truncated = truncated or len(reached) > room
         frontier, frontier_kind = reached[:room], OTHER[frontier_kind]
         chosen[frontier_kind].update(frontier)
@@ -54,17 +55,22 @@ def neighbourhood(
     }
 
 
-def _counterparties(ws: Workspace, kind: str, ids: list[str], seen: set[str]) -> list[str]:
-    """The parties of the other kind paid by / paying `ids`, riskiest and busiest first."""
+def _counterparties(
+    ws: Workspace, kind: str, ids: list[str], seen: set[str], *, limit: int
+) -> list[str]:
+    """Up to `limit` parties of the other kind paid by / paying `ids` and not in `seen`,
+    riskiest and busiest first (the database cuts a hub's thousands, not Python)."""
     other = OTHER[kind]
     rows = ws.con.execute(
         f"""SELECT p.{other}_id, max(s.score) AS score, sum(p.payments) AS payments
             FROM pair_features p JOIN {other}_scores s ON s.party_id = p.{other}_id
             WHERE p.{kind}_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY 1 ORDER BY score DESC, payments DESC, 1""",
-        [ids],
+              AND p.{other}_id NOT IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY 1 ORDER BY score DESC, payments DESC, 1
+            LIMIT ?""",
+        [ids, sorted(seen), limit],
     ).fetchall()
-    return [row[0] for row in rows if row[0] not in seen]
+    return [row[0] for row in rows]
 
 
 def _nodes(
