@@ -34,6 +34,13 @@ class Scanned:
     def score(self, kind: str, party: str) -> float:
         return float(self.explanations[(kind, party)]["score"])
 
+    def best_typology(self, kind: str, party: str) -> str:
+        return self.explanations[(kind, party)]["best_typology"]
+
+    def typology_fit(self, kind: str, party: str, typology: str) -> float:
+        fits = {t["typology"]: t["fit"] for t in self.explanations[(kind, party)]["typologies"]}
+        return float(fits.get(typology, 0.0))
+
     def figures(self, kind: str, party: str, indicator: str) -> str:
         for c in self.explanations[(kind, party)]["contributions"]:
             if c["indicator"] == indicator:

@@ -25,7 +25,7 @@ from vigil.ingest import ingest
 from vigil.network.graph import GraphSummary, graph_features
 from vigil.network.resolution import resolve_entities
 from vigil.schema import PARTY_KINDS as KINDS
-from vigil.scoring.explain import contributions_sql
+from vigil.scoring.explain import contributions_sql, typology_fits_sql
 from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
 from vigil.workspace import Workspace
 
@@ -190,8 +190,9 @@ def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -
     facts = ws.table("payment_facts")
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
-    senders = sender_features(payments, facts, pairs)
-    beneficiaries = beneficiary_features(payments, facts, pairs)
+    purposes = list(catalogue.parameters.purpose_words)
+    senders = sender_features(payments, facts, pairs, purposes)
+    beneficiaries = beneficiary_features(payments, facts, pairs, purposes)
     matches = _watchlist_matches(watch, senders, beneficiaries)
     ws.replace_table_rows("watchlist_matches", {c: "VARCHAR" for c in MATCH_COLUMNS}, matches)
     hits = ws.table("watchlist_matches")
@@ -260,6 +261,18 @@ def _explain(ws: Workspace, catalogue: Catalogue) -> None:
         (i.party, i.id, i.title, i.statement, ", ".join(i.sources)) for i in catalogue.indicators
     ]
     ws.replace_table_rows("indicator_catalogue", dict.fromkeys(columns, "VARCHAR"), rows)
+    fits = [typology_fits_sql(catalogue, kind, f"{kind}_scores", constants) for kind in KINDS]
+    fits_sql = "\nUNION ALL\n".join(f for f in fits if f) or (
+        "SELECT NULL::VARCHAR AS party_kind, NULL::VARCHAR AS party_id, "
+        "NULL::VARCHAR AS typology, NULL::DOUBLE AS fit, NULL::VARCHAR AS figures LIMIT 0"
+    )
+    ws.con.execute(f"CREATE OR REPLACE TABLE typology_fits AS {fits_sql}")
+    columns = ("party_kind", "typology", "title", "statement", "sources", "discount")
+    rows = [
+        (t.party, t.id, t.title, t.statement, ", ".join(t.sources), str(t.discount))
+        for t in catalogue.typologies
+    ]
+    ws.replace_table_rows("typology_catalogue", dict.fromkeys(columns, "VARCHAR"), rows)
 
 
 _SAFE = "CASE WHEN regexp_matches({c}, '^[=+\\-@\\t\\r]') THEN '''' || {c} ELSE {c} END"
@@ -269,7 +282,7 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
     alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
     parties = "\nUNION ALL\n".join(
         f"""SELECT '{kind}' AS party_kind, party_id, name, country, payments, total_usd,
-                   score, rank, points FROM {kind}_scores"""
+                   score, rank, points, best_typology FROM {kind}_scores"""
         for kind in KINDS
     )
     ws.con.execute(
@@ -283,13 +296,15 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
         )
         SELECT p.party_kind, p.party_id, round(p.score, 6) AS score, p.rank,
                coalesce(f.indicators, '') AS indicators, p.name, p.country, p.payments,
-               round(p.total_usd, 2) AS total_usd, coalesce(f.top_reason, '') AS top_reason
+               round(p.total_usd, 2) AS total_usd, coalesce(f.top_reason, '') AS top_reason,
+               p.best_typology
         FROM parties p LEFT JOIN fired f USING (party_kind, party_id)"""
     )
     safe_name, safe_reason = _SAFE.format(c="name"), _SAFE.format(c="top_reason")
     ws.con.execute(
         f"""COPY (SELECT party_kind, party_id, score, rank, indicators, {safe_name} AS name,
-                         country, payments, total_usd, {safe_reason} AS top_reason
+                         country, payments, total_usd, {safe_reason} AS top_reason,
+                         best_typology
                   FROM alerts ORDER BY score DESC, party_kind DESC, rank)
             TO '{_sql_path(alerts)}' (HEADER, DELIMITER ',')"""
     )
@@ -303,10 +318,21 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
                                   'figures': h.figures, 'statement': c.statement,
                                   'sources': c.sources}}
                                  ORDER BY h.contribution DESC) FILTER (h.indicator IS NOT NULL),
-                            []) AS contributions
+                            []) AS contributions,
+                   a.best_typology,
+                   coalesce(any_value(t.typologies), []) AS typologies
             FROM alerts a
             LEFT JOIN indicator_hits h USING (party_kind, party_id)
             LEFT JOIN indicator_catalogue c USING (party_kind, indicator)
+            LEFT JOIN (
+                SELECT f.party_kind, f.party_id,
+                       list({{'typology': f.typology, 'title': k.title,
+                              'fit': round(f.fit, 4), 'figures': f.figures,
+                              'statement': k.statement, 'sources': k.sources}}
+                            ORDER BY f.fit DESC) AS typologies
+                FROM typology_fits f JOIN typology_catalogue k USING (party_kind, typology)
+                GROUP BY ALL
+            ) t USING (party_kind, party_id)
             GROUP BY ALL ORDER BY a.score DESC, a.party_kind DESC, a.rank
         ) TO '{_sql_path(alerts_json)}' (FORMAT json, ARRAY true)"""
     )

@@ -41,6 +41,9 @@ from vigil.synth.randomise import RandomisationRanges, randomise_scenario
 from vigil.synth.scenario import SHIPPED, load_scenario
 
 RANGES = RandomisationRanges(offender_share=(0.02, 0.03))  # enough positives in small runs
+# The classic scenarios: calibration is checked where facilitator accounts keep a steady rate
+# (the hard scenarios' churned wallets move it from one population to the next).
+CLASSIC = SHIPPED[:3]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +60,7 @@ def quick_resolution(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, quick_resolution):
     options = TrainingOptions(
+        scenarios=CLASSIC,
         populations=2,
         calibration_every=2,
         senders=1200,
@@ -76,7 +80,7 @@ def trained(tmp_path_factory, quick_resolution):
 def heldout(tmp_path_factory, quick_resolution):
     """A population the model never saw, drawn from the training distribution."""
     tmp = tmp_path_factory.mktemp("heldout")
-    bases = [load_scenario(s).model_copy(update={"senders": 2000}) for s in SHIPPED]
+    bases = [load_scenario(s).model_copy(update={"senders": 2000}) for s in CLASSIC]
     scenario = randomise_scenario(bases, np.random.default_rng([99]), RANGES)
     data = generate(tmp / "data", seed=99, scenario=scenario)
     result = scan([data.transactions], tmp / "expert", resolution=quick_resolution)
@@ -201,7 +205,8 @@ def test_contributions_add_up_to_the_raw_score(trained, heldout):
         assert groups.shape[1] == len(part.group_names)
         np.testing.assert_allclose(groups.sum(axis=1), part.raw(x), atol=1e-6)
         ids = {i.id for i in load_catalogue().for_party(kind)}
-        assert set(part.group_names[:-2]) <= ids
+        # Indicator ids, and the expert's own part (which its indicators share).
+        assert set(part.group_names[:-2]) <= ids | {"expert"}
 
 
 def test_probabilities_are_calibrated_on_held_out_parties(trained, heldout):

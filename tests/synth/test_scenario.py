@@ -21,7 +21,7 @@ def test_shipped_scenarios_are_valid_and_differ(name: str):
 
 
 def test_shipped_scenarios_shift_the_distributions():
-    default, european, ewallet = (load_scenario(n) for n in SHIPPED)
+    default, european, ewallet = (load_scenario(n) for n in SHIPPED[:3])
     share = {s.name: {p.role: p for p in s.populations} for s in (default, european, ewallet)}
     assert share["european_remitter"]["offender"].share < share["default"]["offender"].share
     assert (

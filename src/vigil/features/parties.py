@@ -6,16 +6,21 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from vigil.features.contrast import (
+    NO_RHYTHM,
+    beneficiary_contrast_features,
+    sender_contrast_features,
+)
 from vigil.features.payments import name_key
 
 QUICK_REPEAT_SECONDS = 2 * 3600
 
 
 def _fill(table: ir.Table, keep: set[str]) -> ir.Table:
-    """Counts and shares absent for a party are zero."""
+    """Counts and shares absent for a party are zero; a rhythm absent is no rhythm at all."""
     return table.mutate(
         **{
-            name: table[name].fill_null(0)
+            name: table[name].fill_null(NO_RHYTHM if name.endswith("_rhythm_cv") else 0)
             for name, dtype in table.schema().items()
             if name not in keep and (dtype.is_numeric() or dtype.is_boolean())
         }
@@ -74,7 +79,9 @@ def beneficiary_unrelated_payers(pairs: ir.Table) -> ir.Table:
     )
 
 
-def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.Table:
+def sender_features(
+    payments: ir.Table, facts: ir.Table, pairs: ir.Table, purposes: list[str]
+) -> ir.Table:
     hr = facts.filter(facts.hr)
     hr_small = hr.filter(hr.small)
 
@@ -177,11 +184,14 @@ def sender_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.
     )
 
     parts = [hr_totals, r1, busy, r16, r2, r6_days, r6_gaps, r7, r4]
+    parts += sender_contrast_features(payments, facts, pairs, purposes)
     out = _fill(_join_all(base, "sender_id", parts), keep={"name", "country"})
     return out.rename(party_id="sender_id")
 
 
-def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -> ir.Table:
+def beneficiary_features(
+    payments: ir.Table, facts: ir.Table, pairs: ir.Table, purposes: list[str]
+) -> ir.Table:
     base = (
         payments.mutate(month=payments.ts_utc.truncate("M"))
         .group_by("beneficiary_id")
@@ -238,7 +248,8 @@ def beneficiary_features(payments: ir.Table, facts: ir.Table, pairs: ir.Table) -
         _variant_accounts(entities, ["sender_id", "key"])
     )
     b5 = b5.group_by("beneficiary_id").aggregate(name_variant_accounts=_.other.nunique())
-    out = _join_all(base, "beneficiary_id", [b1, b2, b5])
+    contrast = beneficiary_contrast_features(payments, facts, pairs, purposes)
+    out = _join_all(base, "beneficiary_id", [b1, b2, b5, *contrast])
     out = _fill(out, keep={"name", "country", "sender_countries_list"}).mutate(
         small_foreign_inflows_per_active_month=_.small_foreign_inflows / _.active_months,
         sender_countries_list=_.sender_countries_list.fill_null(""),

@@ -45,9 +45,18 @@ def _name_facts(payments: ir.Table, params: Parameters) -> ir.Table:
     return names.mutate(related=related, person_to_person=person)
 
 
+def purpose_column(purpose: str) -> str:
+    return f"purpose_{purpose}"
+
+
 def _narrative_facts(payments: ir.Table, params: Parameters) -> ir.Table:
     texts = payments.select(text=payments.narrative.fill_null("")).distinct()
-    return texts.mutate(cover_narrative=texts.text.lower().re_search(params.cover_pattern))
+    lowered = texts.text.lower()
+    purposes = {
+        purpose_column(p): lowered.re_search(params.purpose_pattern(p))
+        for p in params.purpose_words
+    }
+    return texts.mutate(cover_narrative=lowered.re_search(params.cover_pattern), **purposes)
 
 
 def payment_facts(
@@ -93,6 +102,7 @@ def payment_facts(
         "related",
         "person_to_person",
         "cover_narrative",
+        *[purpose_column(p) for p in params.purpose_words],
         sender_entity=local.sender_entity.fill_null(local.sender_id),
         beneficiary_entity=local.beneficiary_entity.fill_null(local.beneficiary_id),
         # R1's corridor is person-to-person: a shop or a charity there is not a facilitator.
@@ -102,6 +112,7 @@ def payment_facts(
         demand=local.sender_country.isin(params.demand_countries),
         beneficiary_evening=hour_in(beneficiary_local.hour(), params.beneficiary_evening_hours),
         sender_night=hour_in(sender_local.hour(), params.sender_night_hours),
+        sender_evening=hour_in(sender_local.hour(), params.sender_evening_hours),
         sender_day=sender_local.date(),
         month=local.ts_utc.truncate("M").date(),
         round_amount=(local.amount % 5) == 0,

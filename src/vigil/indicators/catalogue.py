@@ -52,6 +52,48 @@ class Indicator(Frozen):
         return [m.group(1) for m in _PLACEHOLDER.finditer(self.figures)]
 
 
+class Signal(Frozen):
+    """One sign of a look-alike typology: a feature tested as an indicator is."""
+
+    name: str
+    feature: str
+    direction: Literal["above", "below"] = "above"
+    threshold: float
+    saturation: float
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    figures: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Signal:
+        rising = self.saturation >= self.threshold
+        if rising != (self.direction == "above"):
+            raise ValueError("saturation must lie beyond the threshold in the signal's direction")
+        return self
+
+
+class Typology(Frozen):
+    """A look-alike typology a party is scored against beside the crime's pattern: its fit is
+    the weighted mean of its signals' strengths, once one of `requires_any` has fired; a
+    fitting typology that explains the same payments discounts the pattern's points."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")]
+    party: PartyKind
+    title: str
+    statement: str
+    sources: list[str] = []
+    signals: list[Signal]
+    requires_any: list[str] = []
+    discount: Annotated[float, Field(ge=0, le=0.95)] = 0.0
+
+    @model_validator(mode="after")
+    def _known(self) -> Typology:
+        names = {s.name for s in self.signals}
+        unknown = sorted(set(self.requires_any) - names)
+        if unknown:
+            raise ValueError(f"typology {self.id} requires unknown signals {', '.join(unknown)}")
+        return self
+
+
 class NetworkParameters(Frozen):
     """How the graph stage walks and groups the payer–beneficiary graph."""
 
@@ -75,6 +117,9 @@ class Parameters(Frozen):
     cover_words: list[str]
     handle_pattern: str
     organisation_words: list[str] = []
+    # Stated purposes that tell typologies apart (children's needs, tips, visas, invoices...).
+    purpose_words: dict[str, list[str]] = {}
+    sender_evening_hours: tuple[int, int] = (19, 1)
     suspicious_score: Annotated[float, Field(gt=0, lt=1)]
     network: NetworkParameters = NetworkParameters()
 
@@ -84,6 +129,12 @@ class Parameters(Frozen):
             re.escape(w.lower()) for w in sorted(self.cover_words, key=len, reverse=True)
         )
         return rf"{_START}({words}){_END}|{self.handle_pattern}"
+
+    def purpose_pattern(self, purpose: str) -> str:
+        words = "|".join(
+            re.escape(w.lower()) for w in sorted(self.purpose_words[purpose], key=len, reverse=True)
+        )
+        return rf"{_START}({words}){_END}"
 
     @property
     def organisation_pattern(self) -> str:
@@ -99,6 +150,7 @@ class Catalogue(Frozen):
     parameters: Parameters
     scoring: dict[PartyKind, KindScoring]
     indicators: list[Indicator]
+    typologies: list[Typology] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
@@ -113,6 +165,9 @@ class Catalogue(Frozen):
             if unknown:
                 raise ValueError(f"indicator {ind.id} requires unknown {', '.join(unknown)}")
         return self
+
+    def typologies_for(self, kind: str) -> list[Typology]:
+        return [t for t in self.typologies if t.party == kind]
 
     def for_party(self, kind: str, stage: str | None = None) -> list[Indicator]:
         return [

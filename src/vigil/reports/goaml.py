@@ -176,6 +176,7 @@ def reason_text(facts: PartyFacts, total_local: Decimal, local: str) -> str:
             figures = _sentence(hit["figures"] or hit["statement"] or "").rstrip(".")
             sources = f" (sources {hit['sources']})" if hit["sources"] else ""
             sentences.append(f"{hit['indicator']} {hit['title']}: {figures}{sources}.")
+    sentences.append(f"Look-alike typologies: {facts.typologies['verdict']}")
     payments = facts.payments
     first = payments["ts_utc"].min()
     last = payments["ts_utc"].max()

@@ -9,7 +9,7 @@ import polars as pl
 
 from vigil.errors import VigilError
 from vigil.workspace import Workspace
-from vigil.workspace.parties import resolve_kind
+from vigil.workspace.parties import resolve_kind, typology_contrast
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class PartyFacts:
     # parties of the same kind sharing counterparties: party_id, name, country, shared, score,
     # indicators
     co_parties: pl.DataFrame
+    # the look-alike typologies it fits, best first, and the verdict sentence
+    typologies: dict
 
     @property
     def counterparty_kind(self) -> str:
@@ -108,4 +110,5 @@ def load_party(workspace: Path | Workspace, party_id: str, kind: str | None = No
         payments=payments,
         counterparties=counterparties,
         co_parties=co_parties,
+        typologies=typology_contrast(ws, kind, party_id),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from vigil.indicators.catalogue import Catalogue, Indicator
+from vigil.indicators.catalogue import Catalogue, Indicator, Signal
 
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 
@@ -13,7 +13,7 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def figures_sql(indicator: Indicator, constants: dict[str, float]) -> str:
+def figures_sql(indicator: Indicator | Signal, constants: dict[str, float]) -> str:
     """The catalogue's figures template as a DuckDB format() call over feature columns."""
     args: list[str] = []
 
@@ -46,3 +46,18 @@ def contributions_sql(
             FROM {scored_table} WHERE "p_{ind.id}" > 0"""
         )
     return "\nUNION ALL\n".join(selects)
+
+
+def typology_fits_sql(
+    catalogue: Catalogue, kind: str, scored_table: str, constants: dict[str, float]
+) -> str | None:
+    """One row per look-alike typology a party fits: its fit and the figures of its signals."""
+    selects = []
+    for typ in catalogue.typologies_for(kind):
+        figures = " || '; ' || ".join(figures_sql(s, constants) for s in typ.signals)
+        selects.append(
+            f"""SELECT '{kind}' AS party_kind, party_id, {_sql_string(typ.id)} AS typology,
+                   "fit_{typ.id}" AS fit, {figures} AS figures
+            FROM {scored_table} WHERE "fit_{typ.id}" > 0"""
+        )
+    return "\nUNION ALL\n".join(selects) or None

@@ -27,23 +27,45 @@ from vigil.schema import PARTY_KINDS as KINDS
 from vigil.scoring.model_features import OTHER_BEHAVIOUR
 from vigil.workspace import Workspace
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BASE = "base"  # the model's expected log-odds, before any feature
+# The expert score is the model's first feature: boosting starts from the expert's ranking
+# (its log-odds, rescaled) and learns corrections, so it cannot wander far from it.
+EXPERT_FEATURE = "expert_score"
+EXPERT = "expert"  # explanation group of the expert's own part (shared by its indicators)
 Matrix = npt.NDArray[np.float64]
+
+
+def expert_logit(score: Matrix) -> Matrix:
+    clipped = np.clip(np.nan_to_num(score, nan=0.0), 1e-9, 1 - 1e-9)
+    return np.log(clipped / (1 - clipped))
+
+
+def _logit(p: Matrix) -> Matrix:
+    return np.log(p / (1 - p))
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Isotonic map from the model's raw log-odds to a probability (linear in between)."""
+    """From the model's raw log-odds to a probability: the isotonic blocks' rates (shrunk) at
+    the blocks' centres, joined by straight lines and continued past the ends on the logistic
+    slope. Strictly increasing, so parties the model tells apart never share a probability,
+    at the top of the queue or at its bottom."""
 
     raw: list[float]
     probability: list[float]
+    slope: float  # d logit(p) / d raw beyond the first and last centres
 
     def __call__(self, raw: Matrix) -> Matrix:
-        return np.interp(raw, self.raw, self.probability)
+        raw = np.asarray(raw, dtype=float)
+        xs, ps = np.asarray(self.raw), np.asarray(self.probability)
+        inside = np.interp(raw, xs, ps)
+        below = 1 / (1 + np.exp(-(_logit(ps[0]) + self.slope * (raw - xs[0]))))
+        above = 1 / (1 + np.exp(-(_logit(ps[-1]) + self.slope * (raw - xs[-1]))))
+        return np.where(raw < xs[0], below, np.where(raw > xs[-1], above, inside))
 
-    def to_dict(self) -> dict[str, list[float]]:
-        return {"raw": self.raw, "probability": self.probability}
+    def to_dict(self) -> dict:
+        return {"raw": self.raw, "probability": self.probability, "slope": self.slope}
 
 
 @dataclass(frozen=True)
@@ -51,14 +73,20 @@ class KindModel:
     """The model of one party kind."""
 
     kind: str
-    booster: lgb.Booster
-    features: list[str]
+    booster: lgb.Booster  # trained on every feature but the first (the expert score)
+    features: list[str]  # EXPERT_FEATURE first
     monotone: list[int]
-    groups: dict[str, list[str]]  # feature -> indicator ids (or 'other')
+    groups: dict[str, list[str]]  # feature -> indicator ids (or 'other', 'expert')
     calibration: Calibration
+    expert_intercept: float  # the expert's log-odds rescaled: where boosting starts
+    expert_slope: float
+
+    def expert_part(self, x: Matrix) -> Matrix:
+        return self.expert_intercept + self.expert_slope * expert_logit(x[:, 0])
 
     def raw(self, x: Matrix) -> Matrix:
-        return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
+        learned = np.asarray(self.booster.predict(x[:, 1:], raw_score=True), dtype=float)
+        return self.expert_part(x) + learned
 
     def probability(self, x: Matrix) -> Matrix:
         return self.calibration(self.raw(x))
@@ -75,7 +103,8 @@ class KindModel:
 
     def contributions(self, x: Matrix) -> Matrix:
         """Log-odds per group (columns as `group_names`); each row sums to `raw(x)`."""
-        per_feature = np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
+        learned = np.asarray(self.booster.predict(x[:, 1:], pred_contrib=True), dtype=float)
+        per_feature = np.column_stack([self.expert_part(x), learned])
         names = self.group_names
         to_group = np.zeros((len(self.features) + 1, len(names)))
         for i, feature in enumerate(self.features):
@@ -92,6 +121,7 @@ class KindModel:
             "monotone": self.monotone,
             "groups": self.groups,
             "calibration": self.calibration.to_dict(),
+            "expert": {"intercept": self.expert_intercept, "slope": self.expert_slope},
         }
 
 
@@ -136,7 +166,11 @@ class RankingModel:
                     features=list(body["features"]),
                     monotone=list(body["monotone"]),
                     groups={k: list(v) for k, v in body["groups"].items()},
-                    calibration=Calibration(list(cal["raw"]), list(cal["probability"])),
+                    calibration=Calibration(
+                        list(cal["raw"]), list(cal["probability"]), float(cal["slope"])
+                    ),
+                    expert_intercept=float(body["expert"]["intercept"]),
+                    expert_slope=float(body["expert"]["slope"]),
                 )
         except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as error:
             raise ConfigError(f"{path}: damaged model folder: {error}") from error
@@ -148,13 +182,15 @@ def read_features(
 ) -> tuple[npt.NDArray[np.object_], Matrix]:
     """party_id and the feature matrix of `table`; a missing column is an error naming it."""
     present = {row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()}
-    missing = [f for f in features if f not in present]
+    # Before a model has scored the table, the expert's score is still called `score`.
+    source = {f: "score" if f == EXPERT_FEATURE and f not in present else f for f in features}
+    missing = [f for f in features if source[f] not in present]
     if missing:
         raise InputError(
             f"table {table} lacks the model's feature column(s) {', '.join(missing)}: "
             "the model was trained on another version of the features; retrain it"
         )
-    columns = ", ".join(f'CAST("{f}" AS DOUBLE) AS "{f}"' for f in features)
+    columns = ", ".join(f'CAST("{source[f]}" AS DOUBLE) AS "{f}"' for f in features)
     data = con.execute(
         f'SELECT party_id, {columns} FROM "{table}" {where} ORDER BY party_id'
     ).fetchnumpy()
@@ -243,7 +279,7 @@ def apply_model(ws: Workspace, model_dir: Path | str, catalogue: Catalogue) -> R
         total = evidence.sum(axis=1, keepdims=True)
         share = np.divide(evidence, total, out=np.zeros_like(evidence), where=total > 0)
         for j, name in enumerate(names[:-1]):
-            if name in indicators:
+            if name in indicators or name == EXPERT:
                 keep = share[:, j] > 0
                 shares.append((kind, ids[keep], name, share[keep, j] * probability[keep]))
         for j, name in enumerate(names):
@@ -259,16 +295,34 @@ def apply_model(ws: Workspace, model_dir: Path | str, catalogue: Catalogue) -> R
     )
     try:
         con.execute(
+            # The expert's part is shared by its indicators as the expert shares its score;
+            # then every explained party's shares are scaled to add up to its score.
             f"""CREATE OR REPLACE TABLE indicator_hits AS
-            SELECT h.* REPLACE (
-                CASE WHEN e.party_id IS NOT NULL THEN coalesce(m.contribution, 0.0)
-                     ELSE s.party_score * h.points / nullif(s.party_points, 0) END
-                AS contribution)
-            FROM indicator_hits h
-            JOIN ({scores}) s USING (party_kind, party_id)
-            LEFT JOIN (SELECT party_kind, party_id FROM __vigil_model_explained) e
-                USING (party_kind, party_id)
-            LEFT JOIN __vigil_model_shares m USING (party_kind, party_id, indicator)"""
+            WITH weighted AS (
+                SELECT h.*, e.party_id IS NOT NULL AS explained, s.party_score,
+                       s.party_points,
+                       coalesce(m.contribution, 0.0)
+                       + coalesce(x.contribution, 0.0) * h.points / nullif(s.party_points, 0)
+                       AS w
+                FROM indicator_hits h
+                JOIN ({scores}) s USING (party_kind, party_id)
+                LEFT JOIN (SELECT party_kind, party_id FROM __vigil_model_explained) e
+                    USING (party_kind, party_id)
+                LEFT JOIN __vigil_model_shares m USING (party_kind, party_id, indicator)
+                LEFT JOIN (SELECT party_kind, party_id, contribution
+                           FROM __vigil_model_shares WHERE indicator = '{EXPERT}') x
+                    USING (party_kind, party_id)
+            ),
+            totals AS (
+                SELECT *, sum(w) OVER (PARTITION BY party_kind, party_id) AS w_total
+                FROM weighted
+            )
+            SELECT party_kind, party_id, indicator, points, strength, value,
+                   CASE WHEN explained AND w_total > 0 THEN party_score * w / w_total
+                        ELSE party_score * points / nullif(party_points, 0) END
+                   AS contribution,
+                   figures
+            FROM totals"""
         )
         con.execute(
             "CREATE OR REPLACE TABLE model_contributions AS SELECT * FROM __vigil_model_logits"

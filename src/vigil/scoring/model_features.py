@@ -19,6 +19,7 @@ EXCLUDED_COLUMNS = frozenset(
 )
 EXCLUDED_PREFIXES = ("p_",)  # points per indicator: the expert weights, not evidence
 STRENGTH_PREFIX = "s_"
+FIT_PREFIX = "fit_"  # a party's fit to a look-alike typology
 OTHER_BEHAVIOUR = "other"  # explanation bucket for features that feed no indicator
 _NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DOUBLE|FLOAT|REAL|DECIMAL.*|BOOLEAN)$")
 
@@ -47,6 +48,10 @@ def monotone_directions(features: list[str], catalogue: Catalogue, kind: str) ->
     out = []
     for feature in features:
         signs = direction.get(feature, set())
+        if feature.startswith(FIT_PREFIX) or feature == "contrast_discount":
+            signs = {-1}  # a better fit to a look-alike typology never means more risk
+        if feature == "expert_score":
+            signs = {1}
         out.append(signs.pop() if len(signs) == 1 else 0)
     return out
 
@@ -64,7 +69,9 @@ def indicator_groups(features: list[str], catalogue: Catalogue, kind: str) -> di
                 shown.setdefault(name, []).append(ind.id)
     groups = {}
     for feature in features:
-        if feature.startswith(STRENGTH_PREFIX) and any(
+        if feature == "expert_score":
+            groups[feature] = ["expert"]
+        elif feature.startswith(STRENGTH_PREFIX) and any(
             feature == f"{STRENGTH_PREFIX}{i.id}" for i in indicators
         ):
             groups[feature] = [feature.removeprefix(STRENGTH_PREFIX)]

@@ -10,16 +10,20 @@ from ibis import _
 def beneficiary_network_features(
     pairs: ir.Table, sender_scores: ir.Table, threshold: float
 ) -> ir.Table:
-    """Per beneficiary: how suspicious its payers look (payment-weighted), how many are."""
-    scored = pairs.join(sender_scores.select(sender_id="party_id", base="score"), "sender_id")
-    return (
-        scored.group_by("beneficiary_id")
-        .aggregate(
-            payer_suspicion=(_.base * _.payments).sum() / _.payments.sum(),
-            suspicious_payers=((_.base >= threshold) & ~_.related).sum(),
-        )
-        .rename(party_id="beneficiary_id")
+    """Per beneficiary: how suspicious its unrelated payers look (payment-weighted), how many
+    are, and that suspicion shared: weighed by n / (n + 1) for n suspicious payers, so one
+    payer's pattern (a partner abroad, a client) counts half, and several unrelated
+    suspicious payers of one beneficiary, the published network pattern, count almost whole.
+    Relatives' payments are family money and are left out."""
+    scored = pairs.filter(~pairs.related).join(
+        sender_scores.select(sender_id="party_id", base="score"), "sender_id"
     )
+    per = scored.group_by("beneficiary_id").aggregate(
+        payer_suspicion=(_.base * _.payments).sum() / _.payments.sum(),
+        suspicious_payers=(_.base >= threshold).sum(),
+    )
+    shared = per.payer_suspicion * per.suspicious_payers / (per.suspicious_payers + 1)
+    return per.mutate(shared_payer_suspicion=shared).rename(party_id="beneficiary_id")
 
 
 def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold: float) -> ir.Table:
@@ -29,7 +33,9 @@ def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold:
     per_beneficiary = scored.group_by("beneficiary_id").aggregate(
         suspects=((scored.base >= threshold) & unrelated).sum(), unrelated=unrelated.sum()
     )
-    own = scored.filter(scored.hr).join(per_beneficiary, "beneficiary_id")
+    # Only the sender's own payments to unrelated people: a relative who sends a household
+    # family money is not a co-payer of whoever else pays it.
+    own = scored.filter(scored.hr & ~scored.related).join(per_beneficiary, "beneficiary_id")
     own_unrelated = ~own.related & own.foreign
     own_suspect = (own.base >= threshold) & own_unrelated
     links = own.select(

@@ -21,13 +21,22 @@ import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from vigil.errors import ConfigError, InputError
 from vigil.evaluation import read_labels
 from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.scan import scan
 from vigil.schema import POSITIVE_ROLES
-from vigil.scoring.model import KINDS, Calibration, KindModel, RankingModel, read_features
+from vigil.scoring.model import (
+    EXPERT_FEATURE,
+    KINDS,
+    Calibration,
+    KindModel,
+    RankingModel,
+    expert_logit,
+    read_features,
+)
 from vigil.scoring.model_features import indicator_groups, monotone_directions, numeric_columns
 from vigil.scoring.training_options import TrainingOptions
 from vigil.synth import generate
@@ -129,7 +138,10 @@ def collect_examples(
     positives, parties = {}, {}
     with Workspace.open(workspace, read_only=True) as ws:
         if examples is None:
-            examples = {k: Examples(numeric_columns(ws.con, f"{k}_scores")) for k in KINDS}
+            examples = {
+                k: Examples([EXPERT_FEATURE, *numeric_columns(ws.con, f"{k}_scores")])
+                for k in KINDS
+            }
         for kind in KINDS:
             ids, x = read_features(ws.con, f"{kind}_scores", examples[kind].features)
             labelled, positive = join_labels(labels, kind, ids)
@@ -150,7 +162,9 @@ def generated_examples(
     records = []
     for index in range(options.populations):
         rng = np.random.default_rng([options.seed, index, 0x5CE])
-        scenario = randomise_scenario(bases, rng, options.ranges, name=f"randomised-{index}")
+        scenario = randomise_scenario(
+            bases, rng, options.ranges, name=f"randomised-{index}", exclude=options.exclude
+        )
         seed = options.population_seed(index)
         folder = tmp / f"population-{index}"
         data = generate(folder / "data", seed=seed, scenario=scenario)
@@ -187,14 +201,21 @@ def generated_examples(
     return examples, records
 
 
+def fit_expert_start(expert: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The expert's log-odds rescaled to the training outcome (a one-feature logistic fit):
+    where boosting starts. The slope stays positive: the expert's order is kept."""
+    fit = LogisticRegression(C=100.0).fit(expert_logit(expert)[:, None], y.astype(int))
+    return float(fit.intercept_[0]), max(float(fit.coef_[0, 0]), 0.05)
+
+
 def fit_kind(
     kind: str,
     examples: Examples,
     options: TrainingOptions,
     catalogue: Catalogue,
 ) -> KindModel:
-    """LightGBM with the typology's monotone directions, then isotonic calibration on the
-    held-out rows."""
+    """LightGBM boosted from the expert's rescaled log-odds, with the typology's monotone
+    directions, then a logistic calibration on the held-out rows."""
     features = examples.features
     monotone = monotone_directions(features, catalogue, kind)
     x, y = examples.split(calibrates=False)
@@ -205,35 +226,52 @@ def fit_kind(
                 f"too few {POSITIVE_ROLES[kind]}s or others among the {what} {kind}s "
                 f"({int(target.sum())} of {len(target)}): use more or larger populations"
             )
-    data = lgb.Dataset(x, label=y.astype(float), feature_name=features, free_raw_data=True)
-    booster = lgb.train(options.lightgbm_params(monotone), data, num_boost_round=options.rounds)
-    raw = np.asarray(booster.predict(x_cal, raw_score=True), dtype=float)
-    return KindModel(
+    intercept, slope = fit_expert_start(x[:, 0], y)
+    start = intercept + slope * expert_logit(x[:, 0])
+    data = lgb.Dataset(
+        x[:, 1:],
+        label=y.astype(float),
+        init_score=start,
+        feature_name=features[1:],
+        free_raw_data=True,
+    )
+    booster = lgb.train(options.lightgbm_params(monotone[1:]), data, num_boost_round=options.rounds)
+    model = KindModel(
         kind=kind,
         booster=booster,
         features=features,
         monotone=monotone,
         groups=indicator_groups(features, catalogue, kind),
-        calibration=calibrate(raw, y_cal),
+        calibration=Calibration([0.0], [0.5], 1.0),
+        expert_intercept=intercept,
+        expert_slope=slope,
     )
+    calibration = calibrate(model.raw(x_cal), y_cal)
+    return KindModel(**{**model.__dict__, "calibration": calibration})
 
 
 PRIOR_STRENGTH = 2.0  # pseudo-parties at the overall rate added to each isotonic block
+STEP = 1e-7  # the least rise from one block to the next: no two blocks share a probability
 
 
 def calibrate(raw: np.ndarray, positive: np.ndarray) -> Calibration:
     """Isotonic regression of the outcome on the raw score, each block's rate shrunk towards
-    the overall rate (a block of 5 positives out of 5 does not mean certainty)."""
+    the overall rate (a block of 5 positives out of 5 does not mean certainty), placed at the
+    block's mean raw score; the logistic slope (Platt) continues it past the ends."""
+    raw = np.asarray(raw, dtype=float)
     y = positive.astype(float)
     isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-    fitted = isotonic.predict(raw)
-    levels, block = np.unique(fitted, return_inverse=True)
+    levels, block = np.unique(isotonic.predict(raw), return_inverse=True)
     size = np.bincount(block, minlength=len(levels))
     hits = np.bincount(block, weights=y, minlength=len(levels))
+    centres = np.bincount(block, weights=raw, minlength=len(levels)) / size
     shrunk = (hits + PRIOR_STRENGTH * y.mean()) / (size + PRIOR_STRENGTH)
-    shrunk = np.maximum.accumulate(shrunk)  # levels ascend: keep the map non-decreasing
-    at = np.clip(np.searchsorted(levels, isotonic.y_thresholds_ - 1e-12), 0, len(levels) - 1)
-    return Calibration([float(v) for v in isotonic.X_thresholds_], [float(v) for v in shrunk[at]])
+    for i in range(1, len(shrunk)):  # levels ascend: keep the map strictly increasing
+        shrunk[i] = max(shrunk[i], shrunk[i - 1] + STEP)
+    shrunk = np.clip(shrunk, 1e-9, 1 - 1e-9)
+    platt = LogisticRegression(C=1.0).fit(raw[:, None], positive.astype(int))
+    slope = max(float(platt.coef_[0, 0]), 1e-3)
+    return Calibration([float(v) for v in centres], [float(v) for v in shrunk], slope)
 
 
 def train_model(

@@ -27,14 +27,16 @@ class TrainingOptions:
     populations: int = 16
     senders: int = 3000
     seed: int = 0
-    rounds: int = 300
+    rounds: int = 150
     learning_rate: float = 0.05
-    leaves: int = 15
-    min_leaf: int = 20
+    leaves: int = 7
+    min_leaf: int = 40
     calibration_every: int = 4  # every n-th population calibrates instead of training
     watchlist_share: float = 0.3  # populations scanned with a watchlist of known parties
     labelled: tuple[LabelledWorkspace, ...] = ()
     ranges: RandomisationRanges = field(default_factory=RandomisationRanges)
+    # Population roles left out of every training population (leave-one-population-out).
+    exclude: tuple[str, ...] = ()
     resolution: Path | None = None  # entity-resolution config the scans use (default: shipped)
 
     def population_seed(self, index: int) -> int:
@@ -49,7 +51,7 @@ class TrainingOptions:
             "feature_fraction": 0.8,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
-            "lambda_l2": 1.0,
+            "lambda_l2": 10.0,
             "monotone_constraints": monotone,
             "monotone_constraints_method": "advanced",
             "deterministic": True,

@@ -15,7 +15,7 @@ import polars as pl
 
 from vigil.geo import main_time_zone
 from vigil.synth import names
-from vigil.synth.scenario import Beneficiaries, Population, Scenario, Weights
+from vigil.synth.scenario import Beneficiaries, Population, Rate, Scenario, Stream, Weights
 from vigil.synth.timing import US_PER_DAY, US_PER_SECOND, local_to_utc, month_start_day, weekday
 
 # Senders of large countries live in several zones; the generator spreads them.
@@ -39,15 +39,51 @@ SENDER_ZONES: dict[str, dict[str, float]] = {
 PRIMARY_ACCOUNT_SHARE = 0.7  # payments to a person go mostly to their main account
 PREFERRED_CHANNEL_SHARE = 0.8
 SECOND_CITY_SHARE = 0.3  # extra accounts collected in another city
+_ACCOUNT_SCHEMA = {
+    "account": pl.Int64,
+    "person": pl.Int64,
+    "household": pl.Int64,
+    "name": pl.String,
+    "country": pl.String,
+    "city": pl.String,
+    "role": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A population's shared beneficiaries, which other populations' senders may pay too."""
+
+    population: int  # the scenario index of the population that owns the accounts
+    persons: pl.DataFrame  # person, household, given, surname, country, city, role, weight
+    acc_start: np.ndarray  # first account of each person (in the owner's account numbering)
+    acc_count: np.ndarray
+    churn_days: np.ndarray  # > 0: the person opens a new wallet every this many days
+    churn_phase: np.ndarray
 
 
 @dataclass(frozen=True)
 class Simulated:
     """One population's parties and payments, with indices local to the population."""
 
-    senders: pl.DataFrame  # sender, name, country, zone, role, segment
+    senders: pl.DataFrame  # sender, person, name, country, zone, role, segment
     accounts: pl.DataFrame  # account, person, household, name, country, city, role
-    payments: pl.DataFrame  # sender, account, utc_us, amount_usd, channel, narrative
+    # sender, account, account_population (whose accounts `account` numbers), utc_us,
+    # amount_usd, round_p (chance the amount is rounded), channel, narrative
+    payments: pl.DataFrame
+    pool: Pool | None  # the main stream's shared beneficiaries, if any
+
+
+@dataclass
+class _Paid:
+    """What one stream of a population produced."""
+
+    persons: pl.DataFrame
+    accounts: pl.DataFrame
+    payments: pl.DataFrame  # as Simulated.payments, plus `session` (unique within the stream)
+    escalating: np.ndarray
+    light: np.ndarray
+    pool: Pool | None
 
 
 def _pick(rng: np.random.Generator, weights: Weights, size: int) -> np.ndarray:
@@ -92,7 +128,11 @@ class PopulationSimulator:
         self.days = (self.end - self.start).days
 
     # --- senders -------------------------------------------------------------------------
-    def run(self, pop: Population, n: int) -> Simulated:
+    def run(
+        self, pop: Population, n: int, index: int = 0, pools: dict[str, Pool] | None = None
+    ) -> Simulated:
+        """Simulate `n` senders of `pop` (scenario index `index`); `pools` holds the shared
+        beneficiaries of populations already simulated, for streams with `pool_of`."""
         rng = self.rng
         countries_w = (
             self.scenario.institution_countries
@@ -104,24 +144,182 @@ class PopulationSimulator:
         culture_source = destination if pop.sender_culture == "destination" else country
         culture = np.asarray([names.culture_of(c) for c in culture_source], dtype=object)
         given, surname = names.draw_person_names(rng, culture, np.full(n, 1 - pop.male_share))
+        zone_sender = _sender_zones(rng, country)
+        begin, end = self._active_spans(pop.rate, n)
 
-        persons, sender_slots, slot_start, k = self._beneficiaries(
-            pop.beneficiaries, destination, surname
+        parts: list[_Paid] = []
+        persons_seen = households_seen = accounts_seen = 0
+        payments = []
+        for stream in (pop, *pop.also):
+            where = (
+                destination if stream.destinations is None else _pick(rng, stream.destinations, n)
+            )
+            lo, hi = stream.span
+            paid, surname = self._stream(
+                stream,
+                index,
+                where,
+                surname,
+                zone_sender,
+                begin + lo * (end - begin),
+                begin + hi * (end - begin),
+                pools or {},
+            )
+            own = pl.col("account_population") == index
+            payments.append(
+                paid.payments.with_columns(
+                    account=pl.when(own)
+                    .then(pl.col("account") + accounts_seen)
+                    .otherwise(pl.col("account")),
+                    session=pl.col("session") * (len(pop.also) + 1) + len(parts),
+                )
+            )
+            parts.append(paid)
+            paid.accounts = paid.accounts.with_columns(
+                pl.col("account") + accounts_seen,
+                pl.col("person") + persons_seen,
+                pl.col("household") + households_seen,
+            )
+            if paid.accounts.height:
+                persons_seen = int(paid.accounts["person"].max()) + 1
+                households_seen = int(paid.accounts["household"].max()) + 1
+            accounts_seen += paid.accounts.height
+        main = parts[0]
+        segment = np.where(main.light, "light", np.where(main.escalating, "escalating", "")).astype(
+            object
         )
-        # Senders who joined a relative's household carry that household's surname.
-        surname = np.where(persons["joined_surname"] != None, persons["joined_surname"], surname)  # noqa: E711
-        accounts, acc_start, acc_count = self._accounts(pop.beneficiaries, persons["frame"])
+        if pop.segment:
+            segment[:] = pop.segment
+        senders = pl.DataFrame(
+            {
+                "sender": np.arange(n),
+                "person": np.arange(n),
+                "name": _text(given + " " + surname),
+                "country": _text(country),
+                "zone": _text(zone_sender),
+                "role": pop.label_role,
+                "segment": _text(segment),
+            },
+        )
+        payment = pl.concat(payments)
+        if pop.split_id_share > 0:
+            senders, payment = self._split_ids(pop, senders, payment, given, surname)
+        accounts = pl.concat([p.accounts for p in parts])
+        return Simulated(
+            senders=senders,
+            accounts=accounts,
+            payments=payment.drop("session"),
+            pool=main.pool,
+        )
 
-        sessions = self._sessions(pop, n)
+    def _split_ids(
+        self,
+        pop: Population,
+        senders: pl.DataFrame,
+        payments: pl.DataFrame,
+        given: np.ndarray,
+        surname: np.ndarray,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Some senders pay under a second customer id: another channel, the name typed
+        another way ("SMITH, John", "J. Smith"); each session goes to one id or the other."""
+        rng = self.rng
+        n = senders.height
+        sessions = payments.select("sender", "session").unique().sort("sender", "session")
+        per_sender = np.bincount(sessions["sender"].to_numpy(), minlength=n)
+        # Two ids need two sessions at least: the first stays on the first id, the last moves.
+        split = np.flatnonzero((rng.random(n) < pop.split_id_share) & (per_sender >= 2))
+        if len(split) == 0:
+            return senders, payments
+        second = n + np.arange(len(split))
+        typed = np.asarray(
+            [names.spelling_variant(given[i], surname[i], rng) for i in split], dtype=object
+        )
+        twins = senders[split].with_columns(sender=pl.Series(second), name=_text(typed))
+        other_channel = _pick(rng, pop.channels, len(split))
+        lookup = pl.DataFrame(
+            {
+                "sender": split,
+                "second": second,
+                "share": rng.uniform(0.3, 0.7, len(split)),
+                "other_channel": _text(other_channel),
+            }
+        )
+        sessions = sessions.join(lookup, on="sender", how="inner").with_columns(
+            nth=pl.int_range(pl.len()).over("sender"), last=pl.len().over("sender") - 1
+        )
+        draw = pl.Series(rng.random(sessions.height))
+        moved = sessions.filter(
+            (pl.col("nth") > 0) & ((draw < pl.col("share")) | (pl.col("nth") == pl.col("last")))
+        )
+        payments = (
+            payments.join(
+                moved.select("sender", "session", "second", "other_channel"),
+                on=["sender", "session"],
+                how="left",
+            )
+            .with_columns(
+                sender=pl.coalesce("second", "sender"),
+                channel=pl.coalesce("other_channel", "channel"),
+            )
+            .drop("second", "other_channel")
+        )
+        return pl.concat([senders, twins]), payments
+
+    def _stream(
+        self,
+        stream: Stream,
+        index: int,
+        destination: np.ndarray,
+        surname: np.ndarray,
+        zone_sender: np.ndarray,
+        begin: np.ndarray,
+        end: np.ndarray,
+        pools: dict[str, Pool],
+    ) -> tuple[_Paid, np.ndarray]:
+        rng = self.rng
+        n = len(destination)
+        spec = stream.beneficiaries
+        if spec.pool_of is not None:
+            pool = pools[spec.pool_of]
+            persons_frame, sender_slots, slot_start, k = self._pooled_beneficiaries(
+                spec, pool, stream.destinations or dict.fromkeys(np.unique(destination), 1.0), n
+            )
+            if spec.relatives:
+                surname = persons_frame["surname"].to_numpy()[sender_slots[slot_start]]
+            acc_start, acc_count = pool.acc_start, pool.acc_count
+            churn_days, churn_phase = pool.churn_days, pool.churn_phase
+            accounts = pl.DataFrame(schema=_ACCOUNT_SCHEMA)
+            account_population = pool.population
+            own_pool = None
+        else:
+            persons, sender_slots, slot_start, k = self._beneficiaries(spec, destination, surname)
+            # Senders who joined a relative's household carry that household's surname.
+            surname = np.where(
+                persons["joined_surname"] != None,  # noqa: E711
+                persons["joined_surname"],
+                surname,
+            )
+            persons_frame = persons["frame"]
+            accounts, acc_start, acc_count, churn_days, churn_phase = self._accounts(
+                spec, persons_frame
+            )
+            account_population = index
+            own_pool = (
+                Pool(index, persons_frame, acc_start, acc_count, churn_days, churn_phase)
+                if spec.sharing == "shared"
+                else None
+            )
+
+        sessions = self._sessions(stream, n, begin, end)
         s_party = sessions["party"]
         x = sessions["x"]
 
         # Which beneficiary each session pays: the main one, or a secondary (in turn if churning).
-        lo, hi = pop.beneficiaries.main_share
+        lo, hi = spec.main_share
         main_share = rng.uniform(lo, hi, n)[s_party]
         ks = k[s_party]
         secondary_slot = np.where(
-            pop.beneficiaries.churn,
+            spec.churn,
             1 + np.floor(x * (ks - 1)).astype(np.int64),
             1 + rng.integers(0, np.maximum(ks - 1, 1)),
         )
@@ -129,25 +327,28 @@ class PopulationSimulator:
         slot = np.minimum(slot, ks - 1)
         person = sender_slots[slot_start[s_party] + slot]
 
-        zone_sender = _sender_zones(rng, country)
         zone_person = np.asarray(
-            [main_time_zone()[c] for c in persons["frame"]["country"].to_list()], dtype=object
+            [main_time_zone()[c] for c in persons_frame["country"].to_list()], dtype=object
         )
-        clock_zone = zone_sender[s_party] if pop.timing.clock == "sender" else zone_person[person]
-        local_us = self._local_times(pop, n, s_party, sessions["day"])
+        timing = stream.timing
+        if timing.clock == "mixed":
+            by_beneficiary = (rng.random(n) < timing.beneficiary_clock_share)[s_party]
+        else:
+            by_beneficiary = np.full(len(x), timing.clock == "beneficiary")
+        clock_zone = np.where(by_beneficiary, zone_person[person], zone_sender[s_party])
+        local_us = self._local_times(stream, n, s_party, sessions["day"])
         session_utc = local_to_utc(local_us, clock_zone)
 
-        # Further payments within a session, minutes apart (top-ups, retries of a session).
+        # Further payments within a session, minutes apart (top-ups, tips, retries).
+        rate = stream.rate
         extra = (
-            rng.geometric(1 - pop.rate.extra_payment_p, len(x)) - 1
-            if pop.rate.extra_payment_p > 0
+            rng.geometric(1 - rate.extra_payment_p, len(x)) - 1
+            if rate.extra_payment_p > 0
             else np.zeros(len(x), np.int64)
         )
         per_session = 1 + extra
         p_session = np.repeat(np.arange(len(x)), per_session)
-        gaps = rng.exponential(
-            pop.rate.extra_payment_gap_minutes * 60 * US_PER_SECOND, len(p_session)
-        )
+        gaps = rng.exponential(rate.extra_payment_gap_minutes * 60 * US_PER_SECOND, len(p_session))
         gaps[_offsets(per_session)] = 0
         within = np.cumsum(gaps) - np.repeat(np.cumsum(gaps)[_offsets(per_session)], per_session)
         utc_us = session_utc[p_session] + within.astype(np.int64)
@@ -155,37 +356,41 @@ class PopulationSimulator:
         p_x = x[p_session]
         p_person = person[p_session]
 
+        # A churning person's payers pay whichever wallet is open at the time.
+        day = (utc_us // US_PER_DAY) - self.epoch_day
+        churning = churn_days[p_person] > 0
+        period = np.where(churning, churn_days[p_person], 1.0)
+        open_now = np.floor((day + churn_phase[p_person]) / period).astype(np.int64)
         primary = rng.random(len(p_session)) < PRIMARY_ACCOUNT_SHARE
-        account = acc_start[p_person] + np.where(primary, 0, rng.integers(0, acc_count[p_person]))
+        anyone = np.where(primary, 0, rng.integers(0, acc_count[p_person]))
+        nth = np.where(churning, np.clip(open_now, 0, acc_count[p_person] - 1), anyone)
+        account = acc_start[p_person] + nth
 
-        amount_usd = self._amounts(pop, n, p_party, p_x, sessions["escalating"])
-        channel = self._per_party_choice(pop.channels, n, p_party, PREFERRED_CHANNEL_SHARE)
-        narrative = self._narratives(pop, n, p_party)
-
-        segment = np.where(
-            sessions["light"], "light", np.where(sessions["escalating"], "escalating", "")
-        )
-        senders = pl.DataFrame(
-            {
-                "sender": np.arange(n),
-                "name": _text(given + " " + surname),
-                "country": _text(country),
-                "zone": _text(zone_sender),
-                "role": pop.role,
-                "segment": segment,
-            },
-        )
+        amount_usd = self._amounts(stream, n, p_party, p_x, sessions["escalating"])
+        channel = self._per_party_choice(stream.channels, n, p_party, PREFERRED_CHANNEL_SHARE)
+        narrative = self._narratives(stream, n, p_party)
         payments = pl.DataFrame(
             {
                 "sender": p_party,
                 "account": account,
+                "account_population": np.full(len(p_session), account_population, np.int64),
                 "utc_us": utc_us,
                 "amount_usd": amount_usd,
+                "round_p": np.full(len(p_session), stream.amount.round_share),
                 "channel": _text(channel),
                 "narrative": _text(narrative),
+                "session": p_session.astype(np.int64),
             },
         )
-        return Simulated(senders=senders, accounts=accounts, payments=payments)
+        paid = _Paid(
+            persons=persons_frame,
+            accounts=accounts,
+            payments=payments,
+            escalating=sessions["escalating"],
+            light=sessions["light"],
+            pool=own_pool,
+        )
+        return paid, surname
 
     # --- beneficiaries -------------------------------------------------------------------
     def _beneficiaries(
@@ -285,7 +490,7 @@ class PopulationSimulator:
                     surname,
                     np.full(pool, country, dtype=object),
                     household=household + person_base,
-                ).with_columns(pl.col("person") + person_base)
+                ).with_columns(pl.col("person") + person_base, weight=pl.Series(weight))
             )
             # Each sender draws its beneficiaries by popularity; a household member may follow.
             draws = rng.choice(pool, size=links, p=p)
@@ -312,6 +517,27 @@ class PopulationSimulator:
             slot_of_sender,
             k_out,
         )
+
+    def _pooled_beneficiaries(
+        self, spec: Beneficiaries, pool: Pool, destinations: Weights, n: int
+    ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+        """Each sender draws its beneficiaries from another population's pool, by popularity,
+        in the countries it sends to (anywhere in the pool if the pool has none there)."""
+        rng = self.rng
+        persons = pool.persons
+        popularity = persons["weight"].to_numpy()
+        country = persons["country"].to_numpy()
+        wanted = np.asarray([destinations.get(c, 0.0) for c in country], dtype=float)
+        weight = popularity * wanted if (popularity * wanted).sum() > 0 else popularity
+        k = np.minimum(1 + rng.poisson(spec.per_sender_mean - 1, n), spec.per_sender_max)
+        links = int(k.sum())
+        draws = rng.choice(len(weight), size=links, p=weight / weight.sum())
+        chosen = pl.DataFrame(
+            {"owner": np.repeat(np.arange(n), k), "person": draws, "order": np.arange(links)}
+        ).unique(["owner", "person"], keep="first", maintain_order=True)
+        counts = chosen.group_by("owner", maintain_order=True).len().sort("owner")
+        k_out = counts["len"].to_numpy().astype(np.int64)
+        return persons, chosen["person"].to_numpy(), _offsets(k_out), k_out
 
     def _person_frame(
         self,
@@ -365,11 +591,18 @@ class PopulationSimulator:
 
     def _accounts(
         self, spec: Beneficiaries, persons: pl.DataFrame
-    ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-        """Each person's accounts / wallets; extra ones often under a spelling variant."""
+    ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each person's accounts / wallets; extra ones often under a spelling variant. A
+        churning person opens one every few months (period and phase per person)."""
         rng = self.rng
         m = persons.height
         count = 1 + rng.poisson(spec.accounts_per_person_mean - 1, m)
+        churning = rng.random(m) < spec.account_churn_share
+        lo, hi = spec.account_churn_months
+        churn_days = np.where(churning, rng.uniform(lo, hi, m) * 30.44, 0.0)
+        churn_phase = rng.uniform(0, 1, m) * churn_days
+        count = np.where(churning, np.ceil(self.days / np.maximum(churn_days, 1)) + 1, count)
+        count = count.astype(np.int64)
         owner = np.repeat(np.arange(m), count)
         nth = _position_in_run(count)
         given = persons["given"].to_numpy()[owner]
@@ -398,27 +631,38 @@ class PopulationSimulator:
                 "role": spec.role,
             },
         )
-        return accounts, _offsets(count), count
+        return accounts, _offsets(count), count, churn_days, churn_phase
 
     # --- sessions, times, amounts ------------------------------------------------------
-    def _sessions(self, pop: Population, n: int) -> dict[str, np.ndarray]:
-        """When each party is active, how many sessions it pays for, and where in its span."""
+    def _active_spans(self, rate: Rate, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each sender's first and last active day (newcomers start near the end)."""
         rng = self.rng
-        rate = pop.rate
         duration = np.exp(
             rng.normal(np.log(rate.active_years_median * 365.25), rate.active_years_sigma, n)
         )
         begin = rng.uniform(-duration, self.days)
+        if rate.recent_months is not None:
+            begin = self.days - rng.uniform(0, rate.recent_months * 30.44, n)
         end = np.minimum(begin + duration, self.days)
         begin = np.maximum(begin, 0)
         end = np.maximum(end, np.minimum(begin + 14, self.days))
         begin = np.minimum(begin, end - 1)
+        return begin, end
+
+    def _sessions(
+        self, pop: Stream, n: int, begin: np.ndarray, end: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """How many sessions each party pays for within [begin, end), and where in it."""
+        rng = self.rng
+        rate = pop.rate
+        end = np.maximum(end, begin + 1)
         months = (end - begin) / 30.44
 
         level = rng.gamma(rate.heterogeneity, rate.sessions_per_month / rate.heterogeneity, n)
         count = rng.poisson(level * months)
         regular = rng.random(n) < rate.regular_share
-        count = np.where(regular, np.maximum(np.round(months), 1), count).astype(np.int64)
+        periods = np.maximum(np.round((end - begin) / rate.period_days), 1)
+        count = np.where(regular, periods, count).astype(np.int64)
         light = rng.random(n) < rate.light_share
         lo, hi = rate.light_sessions
         count = np.where(light, rng.integers(lo, hi + 1, n), count)
@@ -443,7 +687,7 @@ class PopulationSimulator:
         }
 
     def _local_times(
-        self, pop: Population, n: int, party: np.ndarray, day_float: np.ndarray
+        self, pop: Stream, n: int, party: np.ndarray, day_float: np.ndarray
     ) -> np.ndarray:
         rng = self.rng
         timing = pop.timing
@@ -468,7 +712,7 @@ class PopulationSimulator:
         return (self.epoch_day + day) * US_PER_DAY + seconds * US_PER_SECOND
 
     def _amounts(
-        self, pop: Population, n: int, party: np.ndarray, x: np.ndarray, escalating: np.ndarray
+        self, pop: Stream, n: int, party: np.ndarray, x: np.ndarray, escalating: np.ndarray
     ) -> np.ndarray:
         rng = self.rng
         a = pop.amount
@@ -485,7 +729,7 @@ class PopulationSimulator:
         other = _pick(rng, weights, len(party))
         return np.where(rng.random(len(party)) < loyalty, preferred, other)
 
-    def _narratives(self, pop: Population, n: int, party: np.ndarray) -> np.ndarray:
+    def _narratives(self, pop: Stream, n: int, party: np.ndarray) -> np.ndarray:
         rng = self.rng
         spec = pop.narratives
         if not spec.words:

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from vigil.ingest.fx import load_fx_rates
 from vigil.schema import CANONICAL_ORDER, LABEL_COLUMNS
-from vigil.synth.engine import PopulationSimulator, Simulated
-from vigil.synth.scenario import Scenario, load_scenario
+from vigil.synth.engine import Pool, PopulationSimulator, Simulated
+from vigil.synth.scenario import Population, Scenario, load_scenario
 from vigil.synth.timing import format_in_zone
 
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "LAK", "COP", "IDR", "VND"})
@@ -120,13 +120,21 @@ def generate(
             else None
         )
         parts: list[tuple[Simulated, int]] = []
-        for index, (pop, n) in enumerate(zip(spec.populations, counts, strict=True)):
-            if n == 0:
-                continue
+        pools: dict[str, Pool] = {}
+        for index in _simulation_order(spec.populations):
+            pop, n = spec.populations[index], counts[index]
+            if n == 0 or any(
+                s.beneficiaries.pool_of not in (None, *pools) for s in (pop, *pop.also)
+            ):
+                continue  # no senders, or the pool it pays has none (a share of zero)
             rng = np.random.default_rng([seed, zlib.crc32(pop.role.encode())])
-            parts.append((PopulationSimulator(spec, rng).run(pop, n), index))
+            sim = PopulationSimulator(spec, rng).run(pop, n, index, pools)
+            if sim.pool is not None:
+                pools[pop.role] = sim.pool
+            parts.append((sim, index))
             if live:
                 live.advance(task)
+        parts.sort(key=lambda part: part[1])
         frames = _assemble(spec, parts, seed)
         if live:
             live.update(task, description="Writing files")
@@ -150,13 +158,28 @@ def generate(
     )
 
 
+def _simulation_order(populations: list[Population]) -> list[int]:
+    """Scenario indices, each population after those whose beneficiaries it pays."""
+    pays = {
+        i: {s.beneficiaries.pool_of for s in (p, *p.also)} - {None}
+        for i, p in enumerate(populations)
+    }
+    return sorted(range(len(populations)), key=lambda i: (bool(pays[i]), i))
+
+
 def _assemble(
     spec: Scenario, parts: list[tuple[Simulated, int]], seed: int
 ) -> dict[str, pl.DataFrame]:
     senders, accounts, payments = [], [], []
-    sender_base = account_base = person_base = household_base = 0
+    sender_base = account_base = person_base = household_base = sender_person_base = 0
+    first_account: dict[int, int] = {}
     for sim, index in parts:
-        senders.append(sim.senders.with_columns(pl.col("sender") + sender_base))
+        first_account[index] = account_base
+        senders.append(
+            sim.senders.with_columns(
+                pl.col("sender") + sender_base, person=pl.col("person") + sender_person_base
+            )
+        )
         accounts.append(
             sim.accounts.with_columns(
                 pl.col("account") + account_base,
@@ -165,18 +188,24 @@ def _assemble(
                 population=pl.lit(index),
             )
         )
-        payments.append(
-            sim.payments.with_columns(
-                pl.col("sender") + sender_base, pl.col("account") + account_base
-            )
-        )
+        payments.append(sim.payments.with_columns(pl.col("sender") + sender_base))
         sender_base += sim.senders.height
+        sender_person_base += int(sim.senders["person"].max()) + 1
         account_base += sim.accounts.height
-        person_base += int(sim.accounts["person"].max()) + 1
-        household_base += int(sim.accounts["household"].max()) + 1
+        if sim.accounts.height:
+            person_base += int(sim.accounts["person"].max()) + 1
+            household_base += int(sim.accounts["household"].max()) + 1
     sender = pl.concat(senders)
     account = pl.concat(accounts)
-    payment = pl.concat(payments)
+    # A payment's account is numbered within the population that owns it.
+    payment = (
+        pl.concat(payments)
+        .with_columns(
+            account=pl.col("account")
+            + pl.col("account_population").replace_strict(first_account, return_dtype=pl.Int64)
+        )
+        .drop("account_population")
+    )
 
     # Identifiers carry no trace of the population: random, unique, then sorted into the ledger.
     ids = np.random.default_rng([seed, 0x1D5])
@@ -217,8 +246,7 @@ def _assemble(
         on="account",
     )
     payment = payment.sort(["utc_us", "sender_id", "beneficiary_id", "amount_usd"])
-    role_round = {p.role: p.amount.round_share for p in spec.populations}
-    round_prob = payment["sender_role"].replace_strict(role_round).to_numpy()
+    round_prob = payment["round_p"].to_numpy()
     rounds = np.random.default_rng([seed, 0xA11]).random(payment.height) < round_prob
     payment = _to_send_currency(payment, rounds)
     payment = payment.with_columns(
@@ -246,7 +274,7 @@ def _assemble(
                 party_id="sender_id",
                 role="role",
                 segment="segment",
-                person_id=pl.lit(None, pl.String),
+                person_id=pl.lit("S") + pl.col("person").cast(pl.String),
                 household_id=pl.lit(None, pl.String),
             ),
             account.select(

@@ -30,6 +30,9 @@ class RandomisationRanges(BaseModel):
 
     offender_share: Span = (0.002, 0.02)
     lookalike_share_factor: Span = (0.4, 2.5)
+    # Each look-alike population, and each way of hiding, is absent from a population with this
+    # chance, so that no model can lean on one of them being there.
+    absent_p: Annotated[float, Field(ge=0, le=1)] = 0.2
     amount_level_factor: Span = (0.5, 2.0)
     amount_spread_factor: Span = (0.75, 1.3)
     round_share_shift: Span = (-0.2, 0.2)
@@ -114,34 +117,55 @@ def _population(
     return pop
 
 
+def _is_offender(pop: dict[str, Any]) -> bool:
+    return (pop.get("label") or pop["role"]) == OFFENDER
+
+
 def randomise_scenario(
     bases: Sequence[Scenario],
     rng: np.random.Generator,
     ranges: RandomisationRanges | None = None,
     *,
     name: str = "randomised",
+    exclude: Sequence[str] = (),
 ) -> Scenario:
-    """A new, valid scenario drawn around `bases` (which share their population roles)."""
+    """A new, valid scenario drawn around `bases`: each population of a randomly chosen base
+    takes its parameters from any base that has its role, then moves them; `exclude` names
+    roles left out altogether (to evaluate on populations a model never saw)."""
     r = ranges or RandomisationRanges()
     dumps = [b.model_dump(mode="python") for b in bases]
     frame = dumps[int(rng.integers(len(dumps)))]
     roles = [p["role"] for p in frame["populations"]]
-    corridors = sorted(frame["cities"])
+    corridors = sorted({c for d in dumps for c in d["cities"]} & set(frame["cities"]))
     populations = []
     for role in roles:
         sources = [p for d in dumps for p in d["populations"] if p["role"] == role]
         chosen = sources[int(rng.integers(len(sources)))]
         populations.append(_population(rng, _copy(chosen), corridors, r))
 
+    # The offenders' share, spread over the ways they hide; the plain kind is always there.
     offender_share = _factor(rng, r.offender_share)
-    others = [p for p in populations if p["role"] != OFFENDER]
-    raw = [p["share"] * _factor(rng, r.lookalike_share_factor) for p in others]
-    scale = (1 - offender_share) / sum(raw)
+    offenders = [p for p in populations if _is_offender(p)]
+    kinds = [
+        0.0
+        if p["role"] in exclude or (p["role"] != OFFENDER and rng.random() < r.absent_p)
+        else p["share"] * _factor(rng, r.lookalike_share_factor)
+        for p in offenders
+    ]
+    for p, weight in zip(offenders, kinds, strict=True):
+        p["share"] = offender_share * weight / sum(kinds) if sum(kinds) > 0 else 0.0
+    others = [p for p in populations if not _is_offender(p)]
+    raw = [
+        0.0
+        if p["role"] in exclude or rng.random() < r.absent_p
+        else p["share"] * _factor(rng, r.lookalike_share_factor)
+        for p in others
+    ]
+    if sum(raw) == 0:
+        raw = [0.0 if p["role"] in exclude else p["share"] for p in others]
+    scale = (1 - sum(p["share"] for p in offenders)) / sum(raw)
     for p, share in zip(others, raw, strict=True):
         p["share"] = share * scale
-    for p in populations:
-        if p["role"] == OFFENDER:
-            p["share"] = offender_share
     # Shares must add up to 1 exactly: the largest population absorbs the rounding.
     largest = max(others, key=lambda p: p["share"])
     largest["share"] += 1.0 - sum(p["share"] for p in populations)

@@ -65,6 +65,8 @@ class Rate(Strict):
     light_sessions: tuple[int, int] = (1, 5)
     active_years_median: Positive = 3.0
     active_years_sigma: Annotated[float, Field(ge=0.0)] = 0.6
+    period_days: Positive = 30.44  # the rhythm of regular parties (7: weekly lessons)
+    recent_months: Positive | None = None  # newcomers: every party starts this close to the end
 
 
 class HourWindow(Strict):
@@ -82,7 +84,8 @@ class HourWindow(Strict):
 class Timing(Strict):
     """When payments happen, in whose local time."""
 
-    clock: Literal["sender", "beneficiary"] = "sender"
+    clock: Literal["sender", "beneficiary", "mixed"] = "sender"
+    beneficiary_clock_share: Share = 0.5  # with `mixed`: parties keeping the beneficiary's clock
     hours: list[HourWindow]
     weekdays_only: bool = False
     paydays: list[Annotated[int, Field(ge=1, le=28)]] = []  # days of month that pull payments
@@ -110,6 +113,23 @@ class Beneficiaries(Strict):
     joint_household_share: Share = 0.0  # senders who pay the household of another sender
     female_share: Share = 0.6
     hotspot_share: Share = 0.0  # share placed in the hotspot cities of their country
+    # Pay the beneficiaries of another population (by popularity) instead of a pool of one's
+    # own: newcomers and split offenders pay the facilitators other offenders pay; relatives
+    # abroad send family money to a facilitator's household.
+    pool_of: str | None = None
+    relatives: bool = False  # with pool_of: the sender carries the beneficiary's surname
+    # Persons who open a new wallet every few months and stop using the old one (churn).
+    account_churn_share: Share = 0.0
+    account_churn_months: tuple[Positive, Positive] = (2.0, 4.0)
+
+    @model_validator(mode="after")
+    def _pooled(self) -> Beneficiaries:
+        if self.relatives and self.pool_of is None:
+            raise ValueError("relatives needs pool_of (whose household the senders belong to)")
+        lo, hi = self.account_churn_months
+        if lo > hi:
+            raise ValueError("account_churn_months: the first must not exceed the second")
+        return self
 
 
 class Narratives(Strict):
@@ -118,34 +138,65 @@ class Narratives(Strict):
     favourite_share: Share = 0.7  # how often a party reuses its own habitual word
 
 
-class Population(Strict):
-    role: str
-    share: Share
-    sender_countries: Weights | Literal["institution"] = "institution"
-    sender_culture: Literal["country", "destination"] = "country"
-    male_share: Share = 0.5
-    destinations: Weights
+class Stream(Strict):
+    """One kind of payment a population's senders make: to whom, how much, how often, when.
+
+    A population's own fields are its main stream; `also` adds further streams of the same
+    senders (an expatriate's landlord beside the helper, a romance-scam victim's mules after
+    the "partner", a diaspora offender's family money). `span` places a stream within each
+    sender's active years (0 = first day, 1 = last)."""
+
+    destinations: Weights | None = None  # None: the main stream's destination
     amount: Amount
     rate: Rate
     timing: Timing
     beneficiaries: Beneficiaries
     channels: Weights
     narratives: Narratives = Narratives()
+    span: tuple[Share, Share] = (0.0, 1.0)
 
     @field_validator("destinations")
     @classmethod
-    def _destinations(cls, v: Weights) -> Weights:
+    def _destinations(cls, v: Weights | None) -> Weights | None:
+        return None if v is None else _check_weights(v, "destination country", country_codes())
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, v: Weights) -> Weights:
+        return _check_weights(v, "channel", frozenset(CHANNELS))
+
+    @model_validator(mode="after")
+    def _span(self) -> Stream:
+        if self.span[0] >= self.span[1]:
+            raise ValueError("span: the start must be before the end")
+        return self
+
+
+class Population(Stream):
+    role: str
+    label: str | None = None  # the role written to labels.csv (default: `role`)
+    segment: str | None = None  # written to parties.csv for every sender (a kind of hiding)
+    share: Share
+    sender_countries: Weights | Literal["institution"] = "institution"
+    sender_culture: Literal["country", "destination"] = "country"
+    male_share: Share = 0.5
+    destinations: Weights
+    split_id_share: Share = 0.0  # senders who pay under two customer ids
+    also: list[Stream] = []
+
+    @property
+    def label_role(self) -> str:
+        return self.label or self.role
+
+    @field_validator("destinations")
+    @classmethod
+    def _main_destinations(cls, v: Weights) -> Weights:
         return _check_weights(v, "destination country", country_codes())
 
     @field_validator("sender_countries")
     @classmethod
     def _senders(cls, v: Weights | str) -> Weights | str:
         return v if isinstance(v, str) else _check_weights(v, "sender country", country_codes())
-
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, v: Weights) -> Weights:
-        return _check_weights(v, "channel", frozenset(CHANNELS))
 
 
 class Scenario(Strict):
@@ -174,20 +225,35 @@ class Scenario(Strict):
         if len(set(roles)) != len(roles):
             raise ValueError("each population needs its own role")
         used: set[str] = set(self.institution_countries)
+        pools = {p.role: p for p in self.populations}
         for p in self.populations:
-            used |= set(p.destinations)
             if isinstance(p.sender_countries, dict):
                 used |= set(p.sender_countries)
-            missing_cities = sorted(set(p.destinations) - set(self.cities))
-            if missing_cities:
-                raise ValueError(f"population {p.role}: no cities for {', '.join(missing_cities)}")
+            for stream in (p, *p.also):
+                destinations = set(stream.destinations or {})
+                used |= destinations
+                missing_cities = sorted(destinations - set(self.cities))
+                if missing_cities:
+                    raise ValueError(
+                        f"population {p.role}: no cities for {', '.join(missing_cities)}"
+                    )
+                pool = stream.beneficiaries.pool_of
+                if pool is not None and (
+                    pool not in pools
+                    or pools[pool].beneficiaries.sharing != "shared"
+                    or pools[pool].beneficiaries.pool_of is not None
+                ):
+                    raise ValueError(
+                        f"population {p.role}: pool_of {pool} must name a population with a "
+                        "shared pool of beneficiaries of its own"
+                    )
         missing = sorted(used - set(self.currencies))
         if missing:
             raise ValueError(f"currencies: no currency for {', '.join(missing)}")
         return self
 
 
-SHIPPED = ("default", "european_remitter", "ewallet")
+SHIPPED = ("default", "european_remitter", "ewallet", "hard_global", "hard_european")
 
 
 def shipped_scenario_path(name: str) -> Path:

@@ -18,6 +18,7 @@ from vigil.errors import VigilError
 from vigil.reports.sources import source_reference, source_tags
 from vigil.schema import PARTY_KINDS as KINDS
 from vigil.workspace import Workspace
+from vigil.workspace.parties import typology_contrast
 
 OTHER = {"sender": "beneficiary", "beneficiary": "sender"}
 # queue columns an analyst may sort by -> the SQL expression
@@ -275,6 +276,7 @@ def party_summary(ws: Workspace, kind: str, party_id: str) -> dict[str, Any]:
     summary["reporting_currency"] = ws.meta_get("reporting_currency") or "USD"
     summary["contributions"] = contributions(ws, kind, party_id)
     summary["same_person"] = same_person(ws, kind, party_id)
+    summary["typologies"] = typology_contrast(ws, kind, party_id)
     return summary
 
 
