@@ -420,3 +420,19 @@ def test_payments_split_by_date_for_temporal_evaluation(tmp_path):
     assert early.height == 3 and late.height == 4
     assert early.columns == pl.read_csv(source, infer_schema=False).columns
     assert "bob" in late["sender_id"].to_list()
+
+
+def test_scores_rank_instead_of_tying_at_the_top_and_bottom(with_model):
+    alerts = pl.read_csv(with_model.alerts, infer_schema=False)
+    for kind in ("sender", "beneficiary"):
+        scores = alerts.filter(pl.col("party_kind") == kind)["score"].cast(pl.Float64)
+        top = scores.sort(descending=True).head(50)
+        assert top.n_unique() >= 48, kind  # at most a couple of exact ties among the top 50
+        scored = scores.filter(scores > 0)
+        # No plateau: the commonest score covers few parties (isotonic steps once held hundreds).
+        assert scored.value_counts()["count"].max() < max(10, 0.02 * scored.len()), kind
+    with duckdb.connect(str(with_model.out / "vigil.duckdb"), read_only=True) as con:
+        expert = con.sql(
+            "SELECT expert_score FROM sender_scores ORDER BY expert_score DESC LIMIT 50"
+        ).pl()["expert_score"]
+    assert expert.n_unique() >= 45
