@@ -11,12 +11,14 @@ in vigil.features.parties):
 - pairs: every pair of a sender that has new payments or a new person (entity), and every
   pair of a beneficiary with a new person;
 - beneficiaries: those with new payments or a new person, those paid by a sender whose
-  person changed, every account of those accounts' people (B1 and N5 count per person), and
-  every beneficiary of a sender with new payments or of a payer of a re-resolved account
-  (B5 compares the accounts one sender pays);
-- senders: those with new payments or a new person, and every payer of the beneficiaries'
-  people above (R4 counts the other payers of a sender's beneficiaries, R2 their people).
-Their features are computed from all of their payments, old and new, and replace their rows.
+  person changed, every account of those accounts' people (old and new: B1 and N5 count per
+  person), and the other accounts a sender with new payments pays under the same name key
+  in the same country (B5), with every account of their people;
+- senders: those with new payments or a new person, and every sender with a high-risk pair
+  to one of those people (R4 counts the other payers of a sender's high-risk beneficiaries,
+  R2 their people).
+Their features are computed from all of their payments, old and new, and replace their rows;
+every other row is left as it is, which is what a full scan would compute for it again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from importlib import resources
 import ibis.expr.types as ir
 
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
+from vigil.features.payments import name_key
 from vigil.indicators.catalogue import Catalogue
 from vigil.pipeline.facts import facts_of, refresh_offsets
 from vigil.schema import PARTY_KINDS as KINDS
@@ -46,6 +49,9 @@ KEPT_TABLES = (
     "sender_entities",
     "beneficiary_entities",
 )
+# B5's feature: from every account its payers pay, where the other features need only the
+# beneficiary's own payments.
+B5_FEATURE = "name_variant_accounts"
 # The code the kept tables were computed by: a new Vigil version that changes a feature
 # makes the next scan a full one.
 FEATURE_MODULES = ("local_time.py", "payments.py", "parties.py")
@@ -85,8 +91,7 @@ def noting_new_payments(ws: Workspace) -> Iterator[None]:
     before = ws.count("payments")
     yield
     ws.con.execute(
-        "CREATE OR REPLACE TEMP TABLE new_payments AS "
-        "SELECT txn_id, sender_id, beneficiary_id FROM payments WHERE rowid >= ?",
+        "CREATE OR REPLACE TEMP TABLE new_payments AS SELECT * FROM payments WHERE rowid >= ?",
         [before],
     )
 
@@ -158,24 +163,37 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
         WHERE entity_id IN (SELECT * FROM inc_people)
         UNION SELECT party_id FROM inc_touched"""
     )
+    # B5 compares the accounts one sender pays under one name key: a new payment's account
+    # makes its sender's other accounts of that key variants of it.
+    recent = ws.table("new_payments")
+    new_keys = _keyed(recent)
+    own = _keyed(payments.filter(payments.sender_id.isin(recent.sender_id)))
+    variants = own.join(
+        new_keys,
+        [
+            own.sender_id == new_keys.sender_id,
+            own.key == new_keys.key,
+            own.beneficiary_country == new_keys.beneficiary_country,
+        ],
+    ).select(party_id=own.beneficiary_id)
+    ws.replace_table("inc_name_variants", variants.distinct(), temporary=True)
     sql(
         """CREATE OR REPLACE TEMP TABLE inc_beneficiaries AS
         WITH reached AS (
             SELECT party_id FROM inc_people_accounts
-            UNION SELECT beneficiary_id FROM pair_features WHERE sender_id IN (
-                SELECT sender_id FROM new_payments
-                UNION SELECT sender_id FROM pair_features
-                WHERE beneficiary_id IN (SELECT * FROM inc_changed_beneficiaries))
+            UNION SELECT party_id FROM inc_name_variants
         )
         SELECT party_id FROM reached
         UNION SELECT party_id FROM beneficiary_entities WHERE entity_id IN (
             SELECT entity_id FROM beneficiary_entities WHERE party_id IN (SELECT * FROM reached))"""
     )
+    # R4 counts the other payers of a sender's high-risk beneficiaries (R2 their people):
+    # only senders with a high-risk pair to a reached person are reached through them.
     sql(
         """CREATE OR REPLACE TEMP TABLE inc_senders AS
         SELECT party_id FROM inc_pair_senders
         UNION SELECT sender_id FROM pair_features
-        WHERE beneficiary_id IN (SELECT * FROM inc_people_accounts)"""
+        WHERE hr AND beneficiary_id IN (SELECT * FROM inc_people_accounts)"""
     )
     sql(
         """CREATE OR REPLACE TEMP TABLE inc_payers AS
@@ -183,34 +201,35 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
         WHERE beneficiary_id IN (SELECT * FROM inc_beneficiaries)"""
     )
     # 3. Features of the reached parties from all their payments.
+    all_pairs = ws.table("pair_features")
     readers = ws.table("inc_senders").party_id
-    payers = ws.table("inc_payers").party_id
-    facts = facts_of(ws, catalogue, payments.filter(payments.sender_id.isin(readers)))
+    own_payments = payments.filter(payments.sender_id.isin(readers))
+    facts = facts_of(ws, catalogue, own_payments)
     ws.replace_table("inc_sender_facts", facts, temporary=True)
     facts = ws.table("inc_sender_facts")
-    all_pairs = ws.table("pair_features")
     own_pairs = all_pairs.filter(all_pairs.sender_id.isin(readers))
-    # R4 counts the payers of each person a sender pays: those people's pairs, all of them.
     people_pairs = all_pairs.filter(all_pairs.beneficiary_entity.isin(own_pairs.beneficiary_entity))
-    senders = sender_features(
-        payments.filter(payments.sender_id.isin(readers)), facts, people_pairs
-    )
+    senders = sender_features(own_payments, facts, people_pairs)
     _replace_rows(
-        ws,
-        "sender_payment_features",
-        "party_id IN (SELECT party_id FROM inc_senders)",
-        senders,
+        ws, "sender_payment_features", "party_id IN (SELECT party_id FROM inc_senders)", senders
     )
-    paid = payments.filter(payments.sender_id.isin(payers))
+    # Beneficiaries from their own payments (each reached person's accounts are all
+    # reached); B5 from every payment of their payers, which it compares.
+    reached_ids = ws.table("inc_beneficiaries").party_id
+    paid = payments.filter(payments.beneficiary_id.isin(reached_ids))
     facts = facts_of(ws, catalogue, paid)
-    ws.replace_table("inc_payer_facts", facts, temporary=True)
-    facts = ws.table("inc_payer_facts")
-    beneficiaries = beneficiary_features(
-        paid, facts, all_pairs.filter(all_pairs.sender_id.isin(payers))
+    ws.replace_table("inc_beneficiary_facts", facts, temporary=True)
+    facts = ws.table("inc_beneficiary_facts")
+    own = beneficiary_features(
+        paid, facts, all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids))
     )
-    beneficiaries = beneficiaries.filter(
-        beneficiaries.party_id.isin(ws.table("inc_beneficiaries").party_id)
-    )
+    payers = ws.table("inc_payers").party_id
+    variants = beneficiary_features(
+        payments.filter(payments.sender_id.isin(payers)),
+        facts,
+        all_pairs.filter(all_pairs.sender_id.isin(payers)),
+    ).select("party_id", B5_FEATURE)
+    beneficiaries = own.drop(B5_FEATURE).join(variants, "party_id")
     _replace_rows(
         ws,
         "beneficiary_payment_features",
@@ -222,9 +241,19 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
         "senders": ws.count("inc_senders"),
         "beneficiaries": ws.count("inc_beneficiaries"),
     }
-    for table in ("inc_sender_facts", "inc_payer_facts"):
+    for table in ("inc_sender_facts", "inc_beneficiary_facts"):
         sql(f"DROP TABLE IF EXISTS temp.{table}")
     return reached
+
+
+def _keyed(payments: ir.Table) -> ir.Table:
+    """(sender, account, country, name key) as B5 compares them."""
+    return payments.select(
+        "sender_id",
+        "beneficiary_id",
+        "beneficiary_country",
+        key=name_key(payments.beneficiary_name),
+    ).distinct()
 
 
 def _replace_rows(ws: Workspace, table: str, stale: str, rows: ir.Table) -> None:
