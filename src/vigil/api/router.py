@@ -62,8 +62,19 @@ async def api_key(request: Request) -> str:
 
 
 def _invalid(errors: list[dict[str, Any]]) -> RequestValidationError:
+    """FastAPI's own shape (`loc` starts with "body"); a body that is not text is echoed
+    with its bad bytes replaced, never decoded into a 500."""
     return RequestValidationError(
-        [{**e, "loc": ("body", *e["loc"])} for e in errors]  # FastAPI's own shape
+        [
+            {
+                **e,
+                "loc": ("body", *e["loc"]),
+                "input": e["input"].decode("utf-8", "replace")
+                if isinstance(e.get("input"), bytes)
+                else e.get("input"),
+            }
+            for e in errors
+        ]
     )
 
 
