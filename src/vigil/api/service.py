@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import event
 
 from vigil.api.config import ScoringConfig, load_scoring_config
+from vigil.api.decisions import audit_decision
 from vigil.api.keys import active_key_name, key_hash
 from vigil.api.payment import PaymentIn
 from vigil.api.record import Recorder
 from vigil.api.score import ScoredPayment, score_payment
 from vigil.api.state import StateHolder
-from vigil.cases import audit
 from vigil.cases.store import CaseStore
 from vigil.indicators.catalogue import Catalogue, load_catalogue
 
@@ -74,24 +74,17 @@ class ScoringService:
         """Scores, records if asked, and audits the decision before it is answered: who,
         the txn_id and the decision, no names, no amounts. None: the key was revoked."""
         result = score_payment(payment, self.holder.state, self.catalogue.parameters, self.config)
-        with self.store.session() as session:
-            name = active_key_name(session, key)
-            if name is None:
-                self._known.pop(key_hash(key), None)
-                return None
-            audit.record(
-                session,
-                ACTOR_PREFIX + name,
-                AUDIT_ACTION,
-                f"payment:{payment.txn_id}",
-                {
-                    "decision": result.decision,
-                    "score": round(result.score, 4),
-                    "recorded": payment.record,
-                },
-            )
-            if payment.record:
-                self.recorder.append(payment)
+        detail = {
+            "decision": result.decision,
+            "score": round(result.score, 4),
+            "recorded": payment.record,
+        }
+        target = f"payment:{payment.txn_id}"
+        if audit_decision(self.store, key, ACTOR_PREFIX, AUDIT_ACTION, target, detail) is None:
+            self._known.pop(key_hash(key), None)
+            return None
+        if payment.record:
+            self.recorder.append(payment)
         return result
 
 
