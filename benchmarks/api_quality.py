@@ -7,8 +7,9 @@ Per scenario: a population is generated, its last `days` withheld, the rest scan
 workspace, and every withheld payment scored by the API's own function (as
 `POST /api/v1/score` does, without HTTP). An offender's payment is a payment whose sender is
 labelled offender. Reports the average precision of the payment scores for offenders'
-payments, and the share of offenders' payments and of all payments that get `hold` or
-`review` (and `hold` alone) at the configured thresholds, and at other review thresholds.
+payments, and the share of offenders' payments, of the other senders' payments and of all
+payments that get `hold` or `review` (and `hold` alone) at the configured thresholds, and
+what other thresholds would stop.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from vigil.scan import scan
 from vigil.synth.generate import generate
 from vigil.synth.withhold import withhold_last_days
 
-OTHER_REVIEW_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+OTHER_REVIEW_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 def evaluate(scenario: str, senders: int, seed: int, days: float, root: Path) -> dict:
@@ -65,8 +66,10 @@ def evaluate(scenario: str, senders: int, seed: int, days: float, root: Path) ->
         "offender_held": held[positive_a].mean() if positive_a.any() else float("nan"),
         "all_stopped": stopped.mean(),
         "all_held": held.mean(),
+        "others_stopped": stopped[~positive_a].mean(),
+        "others_held": held[~positive_a].mean(),
         "sweep": {
-            t: ((scores_a[positive_a] >= t).mean(), (scores_a >= t).mean())
+            t: ((scores_a[positive_a] >= t).mean(), (scores_a[~positive_a] >= t).mean())
             for t in OTHER_REVIEW_THRESHOLDS
         },
         "base_rate": positive_a.mean(),
@@ -89,18 +92,20 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
     config = load_scoring_config()
     t = config.thresholds
+    print(f"Review from {t.review}, hold from {t.hold}; 'others' are payments of other senders.\n")
     print(
-        f"| scenario | withheld payments | offenders' | base rate | AP | offenders' hold+review "
-        f"| all hold+review | offenders' hold | all hold |  (review ≥ {t.review}, hold ≥ {t.hold})"
+        "| scenario | withheld payments | offenders' | AP | hold+review: offenders' / others' "
+        "/ all | hold: offenders' / others' / all |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r['scenario']} | {r['payments']:,} | {r['offender_payments']:,} "
-            f"| {r['base_rate']:.3f} | {r['ap']:.3f} | {r['offender_stopped']:.1%} "
-            f"| {r['all_stopped']:.2%} | {r['offender_held']:.1%} | {r['all_held']:.2%} |"
+            f"| {r['ap']:.3f} | {r['offender_stopped']:.1%} / {r['others_stopped']:.2%} "
+            f"/ {r['all_stopped']:.2%} | {r['offender_held']:.1%} / {r['others_held']:.2%} "
+            f"/ {r['all_held']:.2%} |"
         )
-    print("\nShare of offenders' payments / of all payments at or above other review thresholds:")
+    print("\nShare of offenders' payments / of other payments scoring at or above:")
     print("\n| scenario | " + " | ".join(f"≥ {x}" for x in OTHER_REVIEW_THRESHOLDS) + " |")
     print("|---|" + "---:|" * len(OTHER_REVIEW_THRESHOLDS))
     for r in results:
