@@ -239,11 +239,13 @@ def network(
 
 # Command groups that live beside their stage (one line each; keep this block sorted).
 # --- command groups ---
+from vigil.api.keys_cli import api_keys_app  # noqa: E402
 from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
 from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
+app.add_typer(api_keys_app, name="api-keys")
 app.add_typer(audit_app, name="audit")
 app.command("backtest")(backtest_command)
 app.add_typer(cases_app, name="cases")

@@ -128,12 +128,18 @@ def beneficiary_contrast_features(
         related_inflow_share=(_.amount_reporting * _.related.cast("float64")).sum()
         / _.amount_reporting.sum()
     )
-    # Other people of the same household (surname, city) paid by the same unrelated senders:
-    # the "family operation" of the published cases [S19][S27].
+    co = household_co_recipients(pairs, households(payments))
+    rhythm = _rhythm(inflows, "beneficiary_id", "inflow_rhythm_cv")
+    return [shares, related, co, rhythm]
+
+
+def household_co_recipients(pairs: ir.Table, households_of: ir.Table) -> ir.Table:
+    """beneficiary_id → other people of its household (surname, city) paid by the same
+    unrelated foreign senders: the "family operation" of the published cases [S19][S27]."""
     links = (
         pairs.filter(~pairs.related & pairs.foreign)
         .select("sender_entity", "beneficiary_id", "beneficiary_entity")
-        .join(households(payments), "beneficiary_id")
+        .join(households_of, "beneficiary_id")
     )
     other = links.view()
     mates = links.join(
@@ -144,6 +150,4 @@ def beneficiary_contrast_features(
             links.beneficiary_entity != other.beneficiary_entity,
         ],
     ).select(beneficiary_id=links.beneficiary_id, mate=other.beneficiary_entity)
-    co = mates.group_by("beneficiary_id").aggregate(household_co_recipients=_.mate.nunique())
-    rhythm = _rhythm(inflows, "beneficiary_id", "inflow_rhythm_cv")
-    return [shares, related, co, rhythm]
+    return mates.group_by("beneficiary_id").aggregate(household_co_recipients=_.mate.nunique())

@@ -222,6 +222,7 @@ def create_app(
     secure_cookies: bool = True,
     exports_dir: Path | None = None,
     fiu_config: Path | None = None,
+    scoring_config: Path | None = None,
 ) -> FastAPI:
     """The web app over a scanned `workspace` and a case store (default: the SQLite file
     beside the workspace). `secret_key` signs session cookies (else $VIGIL_SECRET_KEY, else
@@ -279,6 +280,11 @@ def create_app(
         return FileResponse(path, media_type="text/javascript")
 
     app.include_router(api.router)
+    # The real-time scoring API (its own key authentication); vigil.api.app
+    from vigil.api.app import attach_scoring
+    from vigil.api.service import ScoringService
+
+    attach_scoring(app, ScoringService.open(workspace, database_url, scoring_config=scoring_config))
     app.include_router(pages.router)
     app.add_middleware(
         SessionMiddleware,

@@ -58,24 +58,44 @@ def serve(
             "loopback, where the browser talks plain http).",
         ),
     ] = None,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            "--api-only",
+            help="Serve only the scoring API (POST /api/v1/score): the workspace is not held "
+            "open, so the daily scan can write it; the API reloads it after.",
+        ),
+    ] = False,
+    scoring_config: Annotated[
+        Path | None,
+        typer.Option(help="Decision rules of the scoring API (default: vigil/api/scoring.yaml)."),
+    ] = None,
 ) -> None:
-    """Serve the alert queue, party pages, network view, cases and audit trail."""
+    """Serve the alert queue, party pages, network view, cases and audit trail, and the
+    real-time scoring API (POST /api/v1/score, keys from `vigil api-keys create`)."""
     import uvicorn
 
     from vigil.web.app import create_app
 
     secure = (not is_loopback(host)) if secure_cookies is None else secure_cookies
-    app = create_app(
-        workspace,
-        database_url,
-        secret_key=secret_key,
-        secure_cookies=secure,
-        fiu_config=fiu_config,
-    )
+    if api_only:
+        from vigil.api.app import create_scoring_app
+
+        app = create_scoring_app(workspace, database_url, scoring_config=scoring_config)
+    else:
+        app = create_app(
+            workspace,
+            database_url,
+            secret_key=secret_key,
+            secure_cookies=secure,
+            fiu_config=fiu_config,
+            scoring_config=scoring_config,
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     shown = "localhost" if is_loopback(host) else host
-    console.print(f"Vigil is at http://{shown}:{port}/ (Ctrl-C stops it)")
-    if secure:
+    where = "its scoring API" if api_only else "Vigil"
+    console.print(f"{where} is at http://{shown}:{port}/ (Ctrl-C stops it)")
+    if secure and not api_only:
         console.print("Session cookies are Secure: serve it behind HTTPS (a TLS proxy).")
     # uvicorn's access log would write every path and query (party ids, names in filters):
     # off; the app logs method, route template, status and time instead.
