@@ -22,6 +22,7 @@ from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.indicators.evaluate import evaluate_indicators
 from vigil.indicators.watchlist import load_watchlist, match_watchlist
 from vigil.ingest import ingest
+from vigil.ingest.validate import TimeRange
 from vigil.network.graph import GraphSummary, graph_features
 from vigil.network.resolution import resolve_entities
 from vigil.schema import PARTY_KINDS as KINDS
@@ -54,6 +55,7 @@ def scan(
     resolution: Path | None = None,
     model: Path | None = None,
     progress: bool = False,
+    time_range: TimeRange | None = None,
 ) -> ScanResult:
     started = time.perf_counter()
     out = Path(out)
@@ -85,8 +87,12 @@ def scan(
 
         quarantine = out / "quarantine.csv"
         _drop_party_indexes(ws)  # appending is faster without them; rebuilt at the end
-        ingested = ingest(ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates)
+        ingested = ingest(
+            ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates, time_range=time_range
+        )
         step(1)
+        if not ws.count("payments"):  # nothing to score: say so, and write empty results
+            return _nothing_to_score(out, quarantine, ingested.to_dict(), started)
         resolved = resolve_entities(ws, config=resolution)
         step(2)
         _features(ws, catalogue, watch)
@@ -116,6 +122,35 @@ def scan(
         "workspace": str(workspace or out / "vigil.duckdb"),
         "run_seconds": round(time.perf_counter() - started, 2),
         "stage_seconds": timings,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return ScanResult(out, alerts, alerts_json, quarantine, summary)
+
+
+ALERTS_HEADER = (
+    "party_kind",
+    "party_id",
+    "score",
+    "rank",
+    "indicators",
+    "name",
+    "country",
+    "payments",
+    "total_usd",
+    "top_reason",
+)
+
+
+def _nothing_to_score(out: Path, quarantine: Path, ingested: dict, started: float) -> ScanResult:
+    """A workspace without one valid payment: valid, empty alerts and a message why."""
+    alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
+    alerts.write_text(",".join(ALERTS_HEADER) + "\n", encoding="utf-8")
+    alerts_json.write_text("[]\n", encoding="utf-8")
+    summary = {
+        **ingested,
+        "parties": dict.fromkeys(KINDS, 0),
+        "message": f"no valid payment to score: every row read is in {quarantine}",
+        "run_seconds": round(time.perf_counter() - started, 2),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, alerts, alerts_json, quarantine, summary)

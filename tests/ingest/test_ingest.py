@@ -6,7 +6,7 @@ import csv
 import gzip
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from tests.builders import payment_row, write_payments_csv
 from vigil.errors import ConfigError, InputError
 from vigil.ingest import IngestResult, ingest, load_fx_rates
 from vigil.ingest.run import QUARANTINE_COLUMNS, _Run
+from vigil.ingest.validate import TimeRange
 from vigil.schema import CANONICAL_ORDER
 from vigil.workspace import Workspace
 
@@ -603,7 +604,9 @@ def test_amounts_convert_to_usd_with_the_shipped_yearly_rate(
         {"txn_id": "NYE", "amount": "100", "currency": "EUR", "ts": "2025-12-31T23:30:00-05:00"},
         {"txn_id": "USD", "amount": "12.34", "currency": "USD"},
     ]
-    loaded = load(write_payments_csv(tmp_path / "p.csv", rows))
+    # 2030 is past the default plausible range (up to tomorrow): widen it for this test
+    window = TimeRange(date(2000, 1, 1), date(2031, 1, 1))
+    loaded = load(write_payments_csv(tmp_path / "p.csv", rows), time_range=window)
 
     assert loaded.payment("EUR23")["amount_reporting"] == pytest.approx(48.6585)  # 45 × 1.0813
     assert loaded.payment("EUR30")["amount_reporting"] == pytest.approx(100 * EUR_2026)

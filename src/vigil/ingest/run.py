@@ -28,7 +28,7 @@ from vigil.ingest.read import (
     source_sql,
     sql_string,
 )
-from vigil.ingest.validate import CHANGED_REASON, Check, checked_sql, row_checks
+from vigil.ingest.validate import CHANGED_REASON, Check, TimeRange, checked_sql, row_checks
 from vigil.schema import CANONICAL_ORDER
 from vigil.workspace.store import PAYMENTS_COLUMNS, Workspace
 
@@ -92,6 +92,7 @@ def ingest(
     quarantine_path: Path,
     fx_rates: Path | None = None,
     reporting_currency: str = "USD",
+    time_range: TimeRange | None = None,
 ) -> IngestResult:
     """Read, check and convert `inputs` into `workspace.payments`; rejected rows go to
     `quarantine_path`. Raises InputError (unreadable file, missing required column) or
@@ -110,7 +111,7 @@ def ingest(
         raise InputError(f"{quarantine_path}: cannot create its folder: {error}") from error
     partial = quarantine_path.with_name(quarantine_path.name + ".part")
 
-    run = _Run(con, sources, rates, reporting)
+    run = _Run(con, sources, rates, reporting, time_range or TimeRange.default())
     try:
         # Staging only fills this connection's temporary tables (outside the transaction:
         # row numbers come from their committed row ids); the workspace changes below, in
@@ -191,12 +192,13 @@ class _Run:
         sources: list[InputFile],
         rates: FxRates,
         reporting: str,
+        time_range: TimeRange,
     ) -> None:
         self.con = con
         self.sources = sources
         self.rates = rates
         self.reporting = reporting
-        self.checks: tuple[Check, ...] = row_checks(rates.currencies)
+        self.checks: tuple[Check, ...] = row_checks(rates.currencies, time_range)
         self.temp: list[str] = []
 
     # --- staging --------------------------------------------------------------------------
