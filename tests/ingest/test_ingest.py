@@ -443,8 +443,8 @@ def test_malformed_csv_records_are_quarantined_not_dropped(
     assert "M6" in by_row["6"]["raw_line"]
 
 
-def test_an_unterminated_quote_quarantines_the_rest_of_the_file_as_one_record(
-    load: Callable[..., Loaded], tmp_path: Path
+def test_an_unterminated_quote_stops_the_run_naming_its_line(
+    load: Callable[..., Loaded], ws: Workspace, tmp_path: Path
 ) -> None:
     def line(**values: str) -> str:
         row = payment_row(**values)
@@ -454,14 +454,11 @@ def test_an_unterminated_quote_quarantines_the_rest_of_the_file_as_one_record(
     source = tmp_path / "p.csv"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    loaded = load(source)
-
-    # RFC 4180: a quoted field runs to the next quote, here to the end of the file.
-    assert loaded.txn_ids() == {"Q1"}
-    assert loaded.result.rows_read == 2 and loaded.result.rows_quarantined == 1
-    [rejected] = loaded.quarantine
-    assert rejected["row"] == "2" and "unterminated quote" in rejected["reason"]
-    assert "Q2" in rejected["raw_line"] and "Q3" in rejected["raw_line"]  # nothing lost
+    # RFC 4180 would run the quoted field to the end of the file and swallow Q3 with it:
+    # rather than quarantine rows that are fine, ingest stops and names the line.
+    with pytest.raises(InputError, match="line 3: a double quote opens a field"):
+        load(source)
+    assert count(ws) == 0
 
 
 def test_invalid_utf8_is_quarantined(load: Callable[..., Loaded], tmp_path: Path) -> None:
