@@ -86,12 +86,14 @@ def scan(
                 live.update(task, description=steps[min(i, len(steps) - 1)], completed=i)
 
         quarantine = out / "quarantine.csv"
+        ws.mark_scan_started()
         _drop_party_indexes(ws)  # appending is faster without them; rebuilt at the end
         ingested = ingest(
             ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates, time_range=time_range
         )
         step(1)
         if not ws.count("payments"):  # nothing to score: say so, and write empty results
+            ws.mark_scan_complete()
             return _nothing_to_score(out, quarantine, ingested.to_dict(), started)
         resolved = resolve_entities(ws, config=resolution)
         step(2)
@@ -113,6 +115,7 @@ def scan(
         }
         step(6)
         _index_parties(ws)
+        ws.mark_scan_complete()
         step(7)
     summary = {
         **ingested.to_dict(),
