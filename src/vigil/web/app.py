@@ -99,8 +99,14 @@ class SecurityHeaders:
     """Headers every answer carries: no framing, no sniffing, a strict script policy, and
     no caching of pages that show personal data."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, workspace_incomplete: bool = False) -> None:
         self.app = app
+        # API callers see no banner: a Warning header tells them the scores may be stale
+        self.extra: list[tuple[bytes, bytes]] = (
+            [(b"warning", b'199 vigil "workspace incomplete: the last scan did not finish"')]
+            if workspace_incomplete
+            else []
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,6 +122,7 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
+                    *self.extra,
                 ]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
@@ -288,6 +295,6 @@ def create_app(
         same_site="lax",
         https_only=secure_cookies,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, workspace_incomplete=reader.incomplete is not None)
     app.add_middleware(RequestLog)
     return app

@@ -93,6 +93,7 @@ def render(
         "flashes": take_flashes(request),
         "can": (lambda permission: user is not None and user.can(permission)),
         "path": request.url.path,
+        "workspace_warning": _ctx(request).reader.incomplete,
     }
     return _ctx(request).templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status
@@ -221,8 +222,10 @@ def party_page(
         partners = counterparties(ws, kind, party_id)
     audit.record(ctx.store, user.username, "party.view", f"{kind}:{party_id}")
     state = triage_state(ctx.store, kind, party_id)
-    cases = list_cases(ctx.store, party=(kind, party_id))
-    open_cases = [c for c in list_cases(ctx.store) if c.status != "closed"][:OPEN_CASES_SHOWN]
+    cases = list_cases(ctx.store, party=(kind, party_id), viewer=user.username)
+    open_cases = [c for c in list_cases(ctx.store, viewer=user.username) if c.status != "closed"][
+        :OPEN_CASES_SHOWN
+    ]
     chart_data = {
         "kind": kind,
         "currency": summary["reporting_currency"],
@@ -357,7 +360,9 @@ def cases_page(
     assignee: str = "",
 ) -> Response:
     ctx = _ctx(request)
-    cases = list_cases(ctx.store, status=status or None, assignee=assignee or None)
+    cases = list_cases(
+        ctx.store, status=status or None, assignee=assignee or None, viewer=user.username
+    )
     context = {
         "cases": cases,
         "statuses": STATUSES,
@@ -382,8 +387,8 @@ def new_case(
     return _back(f"/cases/{case.id}")
 
 
-def _load_case(request: Request, case_id: int) -> Any:
-    case = get_case(_ctx(request).store, case_id)
+def _load_case(request: Request, case_id: int, user: CurrentUser) -> Any:
+    case = get_case(_ctx(request).store, case_id, viewer=user.username)
     if case is None:
         raise CaseNotFound(f"no case {case_id}")
     return case
@@ -392,7 +397,7 @@ def _load_case(request: Request, case_id: int) -> Any:
 @router.get("/cases/{case_id}")
 def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
     ctx = _ctx(request)
-    case = _load_case(request, case_id)
+    case = _load_case(request, case_id, user)
     audit.record(ctx.store, user.username, "case.view", f"case:{case.id}")
     keys = [(p.party_kind, p.party_id) for p in case.parties]
     with ctx.reader.reading() as ws:
@@ -495,7 +500,7 @@ def case_export(
     party: Annotated[str, Form()],
 ) -> Response:
     ctx = _ctx(request)
-    case = _load_case(request, case_id)
+    case = _load_case(request, case_id, user)
     kind, _, party_id = party.partition(":")
     try:
         made = export_case_party(
@@ -518,7 +523,7 @@ def case_export(
 @router.get("/cases/{case_id}/exports/{name}")
 def case_export_download(request: Request, user: MayExport, case_id: int, name: str) -> Response:
     ctx = _ctx(request)
-    _load_case(request, case_id)
+    _load_case(request, case_id, user)
     found = find_export(ctx.exports_dir, case_id, name)
     if found is None:
         return render_error(request, 404, f"case {case_id} has no export {name!r}")
