@@ -33,6 +33,7 @@ from vigil.errors import VigilError
 from vigil.schema import PARTY_KIND_PLURALS as PLURALS
 from vigil.web.auth import CsrfRejected, Forbidden, LoginRequired
 from vigil.web.frontend import find_node_modules, vendor_files
+from vigil.web.login_throttle import KnownDevices, LoginThrottle
 from vigil.web.queries import PartyNotFound, WorkspaceReader
 from vigil.web.secret_key import resolve_secret_key, secret_key_path
 
@@ -62,6 +63,9 @@ class WebContext:
     exports_dir: Path
     fiu_config: Path | None
     vendor: dict[str, Path]
+    login_throttle: LoginThrottle
+    known_devices: KnownDevices
+    secure_cookies: bool
 
 
 def _version() -> str:
@@ -271,6 +275,9 @@ def create_app(
         exports_dir=Path(exports_dir) if exports_dir else workspace.resolve().parent / "exports",
         fiu_config=Path(fiu_config) if fiu_config else None,
         vendor=vendor,
+        login_throttle=LoginThrottle(),
+        known_devices=KnownDevices(key),
+        secure_cookies=secure_cookies,
     )
     _install_error_handlers(app)
 

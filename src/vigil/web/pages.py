@@ -7,6 +7,7 @@ redirect, so every page works without JavaScript; htmx swaps in the parts that c
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -48,6 +49,7 @@ from vigil.web.auth import (
     take_flashes,
 )
 from vigil.web.exports import export_case_party, find_export, list_exports
+from vigil.web.login_throttle import DEVICE_COOKIE, DEVICE_MAX_AGE
 from vigil.web.queries import (
     MAX_PAGE,
     SORTABLE,
@@ -155,17 +157,54 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/queue",
 ) -> Response:
-    store = _ctx(request).store
+    ctx = _ctx(request)
+    store, throttle = ctx.store, ctx.login_throttle
     username = username.strip()
+    shown = "".join(ch for ch in username[:64] if ch.isprintable())
+    address = request.client.host if request.client else "unknown"
+    known = ctx.known_devices.is_known(request.cookies.get(DEVICE_COOKIE), username)
+    wait = throttle.wait_seconds(username, address, known_device=known)
+    if wait > 0:  # not even checked: no argon2, no audit entry beyond the anonymous cap
+        seconds = max(1, math.ceil(wait))
+        _audit_anonymous(ctx, "login.throttled", f"user:{shown}")
+        context = {
+            "next": _safe_next(next),
+            "error": f"Too many failed logins: try again in {seconds} s.",
+        }
+        answer = render(request, "login.html.j2", context, user=None, status=429)
+        answer.headers["Retry-After"] = str(seconds)
+        return answer
     user = authenticate(store, username, password)
     if user is None:
-        shown = "".join(ch for ch in username[:64] if ch.isprintable())
-        audit.record(store, "anonymous", "login.failed", f"user:{shown}")
+        throttle.failed(username, address)
+        _audit_anonymous(ctx, "login.failed", f"user:{shown}")
         context = {"next": _safe_next(next), "error": "Wrong username or password."}
         return render(request, "login.html.j2", context, user=None, status=401)
+    throttle.succeeded(username, address)
     entry = audit.record(store, user.username, "login", f"user:{user.username}")
     start_session(request, user.username, entry.seq)
-    return _back(_safe_next(next))
+    answer = _back(_safe_next(next))
+    answer.set_cookie(
+        DEVICE_COOKIE,
+        ctx.known_devices.token(user.username),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=ctx.secure_cookies,
+    )
+    return answer
+
+
+def _audit_anonymous(ctx: WebContext, action: str, target: str) -> None:
+    """An entry for a caller nobody knows, within the anonymous cap: a flood of failed
+    logins cannot grow the audit trail without bound. The next entry written says how many
+    were left out."""
+    if not ctx.login_throttle.may_audit_anonymous():
+        return
+    left_out = ctx.login_throttle.take_unaudited()
+    audit.record(
+        ctx.store, "anonymous", action, target, {"left_out": left_out} if left_out else None
+    )
 
 
 @router.post("/logout")
