@@ -156,6 +156,12 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, record_status)
+        except Exception:
+            # the server's error middleware, outside this one, answers 500: log it as such
+            # rather than as status 0
+            if not status[0]:
+                status[0] = 500
+            raise
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or (
