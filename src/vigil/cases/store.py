@@ -47,6 +47,9 @@ class CaseStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        from vigil.cases.row_audit import install  # it needs the store's module: import late
+
+        install(self._sessions)
 
     @classmethod
     def open(cls, database_url: str) -> CaseStore:
