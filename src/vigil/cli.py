@@ -11,6 +11,7 @@ import typer
 
 from vigil.cli_support import console, err_console, user_errors
 from vigil.errors import VigilError
+from vigil.private_files import use_private_umask
 
 app = typer.Typer(
     name="vigil",
@@ -19,6 +20,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _private_files() -> None:
+    # Everything a command writes holds personal data: owner only (0600 files, 0700 folders).
+    use_private_umask()
 
 
 @app.command()

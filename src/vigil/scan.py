@@ -25,6 +25,7 @@ from vigil.ingest import ingest
 from vigil.ingest.validate import TimeRange
 from vigil.network.graph import GraphSummary, graph_features
 from vigil.network.resolution import resolve_entities
+from vigil.private_files import private_folder
 from vigil.schema import PARTY_KINDS as KINDS
 from vigil.scoring.explain import contributions_sql
 from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
@@ -58,8 +59,7 @@ def scan(
     time_range: TimeRange | None = None,
 ) -> ScanResult:
     started = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = private_folder(Path(out))
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     watch = load_watchlist(watchlist) if watchlist else None
     steps = [

@@ -32,6 +32,10 @@ def test_another_analyst_gets_404_for_a_case_and_its_exports(login, site) -> Non
     assert made.status_code == 201, made.text
     download = made.json()["url"]
     assert ana.get(download).status_code == 200
+    # the export is the owner's alone on disk too
+    folder = site.exports / f"case-{case['id']}"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / made.json()["name"]).stat().st_mode & 0o777 == 0o600
     before = _refusals(site, "ana2")
 
     assert ana2.api("GET", f"/api/cases/{case['id']}").status_code == 404

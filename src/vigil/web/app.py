@@ -48,6 +48,12 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 
+# No page needs a camera, a microphone, a location or payment APIs: none may be asked for.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "display-capture=(), interest-cohort=()"
+)
+HSTS = "max-age=31536000; includeSubDomains"
 
 log = logging.getLogger("vigil.web")
 
@@ -103,8 +109,14 @@ class SecurityHeaders:
     """Headers every answer carries: no framing, no sniffing, a strict script policy, and
     no caching of pages that show personal data."""
 
-    def __init__(self, app: ASGIApp, *, workspace_incomplete: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, workspace_incomplete: bool = False, hsts: bool = False
+    ) -> None:
         self.app = app
+        # Served over https (secure cookies): browsers keep to https for a year
+        self.transport: list[tuple[bytes, bytes]] = (
+            [(b"strict-transport-security", HSTS.encode())] if hsts else []
+        )
         # API callers see no banner: a Warning header tells them the scores may be stale
         self.extra: list[tuple[bytes, bytes]] = (
             [(b"warning", b'199 vigil "workspace incomplete: the last scan did not finish"')]
@@ -126,6 +138,9 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
+                    (b"permissions-policy", PERMISSIONS_POLICY.encode()),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    *self.transport,
                     *self.extra,
                 ]
                 if not static:
@@ -308,6 +323,10 @@ def create_app(
         same_site="lax",
         https_only=secure_cookies,
     )
-    app.add_middleware(SecurityHeaders, workspace_incomplete=reader.incomplete is not None)
+    app.add_middleware(
+        SecurityHeaders,
+        workspace_incomplete=reader.incomplete is not None,
+        hsts=secure_cookies,
+    )
     app.add_middleware(RequestLog)
     return app

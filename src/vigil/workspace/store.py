@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from vigil.errors import InputError, VigilError
+from vigil.private_files import make_private, private_folder
 
 SCHEMA_VERSION = 1
 MEMORY_SHARE = 0.6  # of the machine's (or the container's) memory
@@ -225,7 +226,7 @@ class Workspace:
             if file.is_dir():
                 raise InputError(f"{file}: is a folder, not a workspace file")
             try:
-                file.parent.mkdir(parents=True, exist_ok=True)
+                private_folder(file.parent)
             except OSError as error:
                 raise InputError(f"{file}: cannot create its folder: {error}") from error
         try:
@@ -233,6 +234,8 @@ class Workspace:
         except duckdb.Error as error:
             message = str(error).splitlines()[0]
             raise InputError(f"{where}: cannot open workspace: {message}") from error
+        if where != IN_MEMORY:  # payments are personal data: the owner's alone
+            make_private(Path(where))
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.begin()
