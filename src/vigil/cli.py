@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vigil.cli_support import console, user_errors
+from vigil.cli_support import console, err_console, user_errors
 from vigil.errors import VigilError
+from vigil.private_files import use_private_umask
 
 app = typer.Typer(
     name="vigil",
@@ -18,6 +20,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _private_files() -> None:
+    # Everything a command writes holds personal data: owner only (0600 files, 0700 folders).
+    use_private_umask()
 
 
 @app.command()
@@ -80,9 +88,32 @@ def scan(
         str | None,
         typer.Option(help="Rank with a learned model: its folder, or 'default' (trained once)."),
     ] = None,
+    earliest: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Quarantine payments before this date (UTC; default: 30 years ago).",
+        ),
+    ] = None,
+    latest: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Quarantine payments after this date (UTC; default: tomorrow).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest payments, score every sender and beneficiary, and explain each score."""
+    from vigil.ingest.validate import TimeRange
     from vigil.scan import scan as run_scan
+
+    default = TimeRange.default()
+    time_range = TimeRange(
+        earliest.date() if earliest else default.earliest,
+        latest.date() if latest else default.latest,
+    )
+    if time_range.earliest > time_range.latest:
+        raise VigilError(f"--earliest {time_range.earliest} is after --latest {time_range.latest}")
 
     if model is not None:
         from vigil.scoring.model_build import resolve_model
@@ -97,8 +128,11 @@ def scan(
         catalogue=catalogue,
         model=model,
         progress=True,
+        time_range=time_range,
     )
     summary = result.summary
+    if "message" in summary:
+        err_console.print(summary["message"])
     console.print(
         f"Read {summary['rows_read']:,} rows: {summary['rows_ingested']:,} ingested, "
         f"{summary['rows_quarantined']:,} quarantined. Scored "

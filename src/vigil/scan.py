@@ -16,9 +16,12 @@ import polars as pl
 
 from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.indicators.watchlist import load_watchlist
+from vigil.ingest.validate import TimeRange
 from vigil.pipeline import increment
 from vigil.pipeline.runner import ScanContext, run_stages
 from vigil.pipeline.stages import SCAN_STAGES
+from vigil.private_files import private_folder
+from vigil.schema import PARTY_KINDS as KINDS
 from vigil.workspace import Workspace
 
 
@@ -46,10 +49,10 @@ def scan(
     resolution: Path | None = None,
     model: Path | None = None,
     progress: bool = False,
+    time_range: TimeRange | None = None,
 ) -> ScanResult:
     started = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = private_folder(Path(out))
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     watch = load_watchlist(watchlist) if watchlist else None
     with Workspace.open(workspace or out / "vigil.duckdb") as ws:
@@ -62,10 +65,18 @@ def scan(
             fx_rates=fx_rates,
             resolution=resolution,
             model=model,
+            time_range=time_range,
             increment=increment.can_increment(ws, catalogue),
         )
-        timings = run_stages(SCAN_STAGES, context, progress=progress)
+        ws.mark_scan_started()
+        ingest_stage, *rest = SCAN_STAGES
+        timings = run_stages([ingest_stage], context, progress=progress)
+        if not ws.count("payments"):  # nothing to score: say so, and write empty results
+            ws.mark_scan_complete()
+            return _nothing_to_score(out, context, started)
+        timings |= run_stages(rest, context, progress=progress)
         increment.record_complete_scan(ws, catalogue, incremental=context.increment)
+        ws.mark_scan_complete()
     results = context.results
     summary = {
         **results["ingest"].to_dict(),
@@ -78,3 +89,33 @@ def scan(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, out / "alerts.csv", out / "alerts.json", context.quarantine, summary)
+
+
+ALERTS_HEADER = (
+    "party_kind",
+    "party_id",
+    "score",
+    "rank",
+    "indicators",
+    "name",
+    "country",
+    "payments",
+    "total_usd",
+    "top_reason",
+    "best_typology",
+)
+
+
+def _nothing_to_score(out: Path, context: ScanContext, started: float) -> ScanResult:
+    """A workspace without one valid payment: valid, empty alerts and a message why."""
+    alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
+    alerts.write_text(",".join(ALERTS_HEADER) + "\n", encoding="utf-8")
+    alerts_json.write_text("[]\n", encoding="utf-8")
+    summary = {
+        **context.results["ingest"].to_dict(),
+        "parties": dict.fromkeys(KINDS, 0),
+        "message": f"no valid payment to score: every row read is in {context.quarantine}",
+        "run_seconds": round(time.perf_counter() - started, 2),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return ScanResult(out, alerts, alerts_json, context.quarantine, summary)

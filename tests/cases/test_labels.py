@@ -52,7 +52,7 @@ def test_the_latest_closing_wins(team: CaseStore) -> None:
     close(team, [("sender", "S1")], disposition="false_positive", reason="gift")
     later = close(team, [("sender", "S1")], disposition="confirmed")
     first = workflow.list_cases(team, party=("sender", "S1"))[-1]
-    workflow.add_note(team, "ben", first.id, "a note after closing changes no label")
+    workflow.add_note(team, "ana", first.id, "a note after closing changes no label")
     assert dispositions_as_labels(team) == [
         {"party_kind": "sender", "party_id": "S1", "role": "offender", "source": later}
     ]

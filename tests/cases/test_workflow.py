@@ -20,6 +20,8 @@ def drafted(store: CaseStore, creator: str = "ana", drafter: str = "ben") -> Cas
     case = open_case(store, creator)
     workflow.transition(store, creator, case.id, "in_review")
     workflow.transition(store, creator, case.id, "escalated")
+    if drafter != creator:  # only those who work a case (and supervisors) see it
+        workflow.assign(store, creator, case.id, drafter)
     return workflow.transition(store, drafter, case.id, "report_drafted")
 
 
@@ -49,8 +51,8 @@ def test_a_case_keeps_its_parties_notes_and_assignee(team: CaseStore) -> None:
     case = open_case(team)
     workflow.add_party(team, "ana", case.id, "beneficiary", "W-10")
     workflow.add_party(team, "ana", case.id, "beneficiary", "W-10")  # already there
-    note = workflow.add_note(team, "ben", case.id, "  Payments start after 21:00 Manila.  ")
     workflow.assign(team, "sam", case.id, "ben")
+    note = workflow.add_note(team, "ben", case.id, "  Payments start after 21:00 Manila.  ")
     loaded = workflow.get_case(team, case.id)
     assert [(p.party_kind, p.party_id) for p in loaded.parties] == [
         ("beneficiary", "W-10"),
@@ -133,6 +135,7 @@ def test_changes_requested_sends_the_draft_back_and_the_new_drafter_counts(
 ) -> None:
     case = drafted(team, creator="ana", drafter="sam")
     workflow.transition(team, "sue", case.id, "escalated")  # changes requested
+    workflow.assign(team, "sue", case.id, "ben")
     workflow.transition(team, "ben", case.id, "report_drafted")
     assert workflow.transition(team, "sam", case.id, "approved").status == "approved"
 
@@ -232,3 +235,32 @@ def test_no_party_joins_a_case_after_its_approval(team: CaseStore) -> None:
         workflow.add_party(team, "sam", case.id, "beneficiary", "W-11")
     parties = {(p.party_kind, p.party_id) for p in workflow.get_case(team, case.id).parties}
     assert parties == {*PARTIES, ("sender", "S-18")}
+
+
+def test_a_case_is_seen_by_its_creator_its_assignee_and_supervisors_only(
+    team: CaseStore,
+) -> None:
+    case = open_case(team, "ana")
+    for outsider, act in [
+        ("ben", lambda: workflow.get_case(team, case.id, viewer="ben")),
+        ("ben", lambda: workflow.add_note(team, "ben", case.id, "not my case")),
+        ("ben", lambda: workflow.transition(team, "ben", case.id, "in_review")),
+        ("adm", lambda: workflow.get_case(team, case.id, viewer="adm")),
+    ]:
+        with pytest.raises(CaseNotFound, match=f"no case {case.id}"):
+            act()
+        latest = audit.entries(team, target=f"case:{case.id}")[0]
+        assert (latest.actor, latest.action) == (outsider, "case.refused")
+    assert workflow.list_cases(team, viewer="ben") == []
+    assert [c.id for c in workflow.list_cases(team, viewer="sam")] == [case.id]
+    assert workflow.get_case(team, case.id, viewer="aud") is not None
+
+    workflow.assign(team, "ana", case.id, "ben")
+    assert workflow.get_case(team, case.id, viewer="ben") is not None
+    assert [c.id for c in workflow.list_cases(team, viewer="ben")] == [case.id]
+
+
+def test_a_case_id_too_large_for_the_database_is_no_case(team: CaseStore) -> None:
+    assert workflow.get_case(team, 10**20) is None
+    with pytest.raises(CaseNotFound):
+        workflow.add_note(team, "ana", 10**20, "no such case")

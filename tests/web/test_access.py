@@ -192,6 +192,20 @@ def test_security_headers(login) -> None:
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert answer.headers["x-frame-options"] == "DENY"
     assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "camera=()" in answer.headers["permissions-policy"]
+    assert "strict-transport-security" not in answer.headers  # plain http in the tests
+
+
+def test_hsts_when_cookies_are_secure(site) -> None:
+    from fastapi.testclient import TestClient
+
+    from vigil.web.app import create_app
+
+    secure = create_app(site.workspace, site.database_url, secret_key="s" * 48)
+    with TestClient(secure, base_url="https://testserver") as client:
+        answer = client.get("/login")
+    assert answer.headers["strict-transport-security"].startswith("max-age=31536000")
 
 
 def test_a_cookie_copied_before_logout_is_refused_after_it(app, login) -> None:

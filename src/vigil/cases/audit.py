@@ -39,6 +39,8 @@ class AuditVerification:
         if self.ok:
             head = f"; last hash {self.last_hash}" if self.last_hash else ""
             return f"audit trail intact: {self.entries} entries{head}"
+        if self.first_bad_seq is None:  # the chain holds, a table does not match it
+            return f"audit trail broken: {self.problem} (chain of {self.entries} entries intact)"
         return f"audit trail broken at entry {self.first_bad_seq}: {self.problem}"
 
 
@@ -55,6 +57,8 @@ def record(
         with store_or_session.session() as session:
             return record(session, actor, action, target, detail)
     session = store_or_session
+    if not action.startswith("row."):  # the rows this transaction changes are by `actor`
+        session.info["vigil_actor"] = actor
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(_PG_APPEND_LOCK))
     last = session.execute(
@@ -110,7 +114,13 @@ def verify(store: CaseStore) -> AuditVerification:
             count += 1
             expected_seq, prev_hash = entry.seq + 1, entry.hash
             session.expunge(entry)
-    return AuditVerification(True, count, None, None, None if count == 0 else prev_hash)
+        from vigil.cases.row_audit import verify_tables
+
+        problem = verify_tables(session)
+    head = None if count == 0 else prev_hash
+    if problem is not None:
+        return AuditVerification(False, count, None, problem, head)
+    return AuditVerification(True, count, None, None, head)
 
 
 def _problem(entry: AuditEntry, expected_seq: int, prev_hash: str) -> str | None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.cases.errors import CaseStoreError
+from vigil.private_files import make_private
 
 CASE_STORE_FILE = "cases.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -47,6 +48,9 @@ class CaseStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        from vigil.cases.row_audit import install  # it needs the store's module: import late
+
+        install(self._sessions)
 
     @classmethod
     def open(cls, database_url: str) -> CaseStore:
@@ -103,7 +107,18 @@ def _create_engine(url: URL) -> Engine:
             raise CaseStoreError(f"{folder}: no such folder for the case store")
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
     _serialise_sqlite_writes(engine)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _private_sqlite_files(engine, Path(database))
     return engine
+
+
+def _private_sqlite_files(engine: Engine, database: Path) -> None:
+    """Cases and users are for the owner alone: the file and its journals 0600."""
+
+    @event.listens_for(engine, "connect")
+    def _private(_dbapi_connection: Any, _record: object) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            make_private(database.with_name(database.name + suffix))
 
 
 def _serialise_sqlite_writes(engine: Engine) -> None:

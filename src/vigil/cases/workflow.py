@@ -10,9 +10,10 @@ entry itself, in the same transaction as the change.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
@@ -49,6 +50,8 @@ __all__ = [
     "create_case",
     "get_case",
     "list_cases",
+    "may_see_case",
+    "require_case_access",
     "set_alert_state",
     "transition",
 ]
@@ -58,6 +61,11 @@ OPEN_STATUSES = STATUSES[:-1]
 DISPOSITIONS = ("false_positive", "legitimate", "confirmed", "duplicate")
 ALERT_STATUSES = ("new", "in_review", "dismissed", "case_opened")
 APPROVED_STATUSES = ("approved", "filed")  # a second supervisor has signed the parties off
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Who sees a case: whoever opened it or works it, and these roles (supervisors approve and
+# file, auditors read everything). Anyone else is told there is no such case.
+CASE_READER_ROLES = frozenset({"supervisor", "auditor"})
 MAX_TITLE = 200
 MAX_NOTE = 20_000
 
@@ -119,20 +127,58 @@ def create_case(
         return _reloaded(session, case.id)
 
 
-def get_case(store: CaseStore, case_id: int) -> Case | None:
-    """The case with its parties, notes and events loaded (usable after the session)."""
+def may_see_case(role: str, username: str, case: Case) -> bool:
+    return role in CASE_READER_ROLES or username in (case.created_by, case.assignee)
+
+
+class _CaseHidden(CaseNotFound):
+    """The case exists, but not for this user: they are told it does not."""
+
+
+def _refusal_audited(action: F) -> F:
+    """Record a refused look at a case in the audit trail (outside the refused action's
+    transaction, which rolls back) and answer as for a case that does not exist."""
+
+    @functools.wraps(action)
+    def guarded(store: CaseStore, actor: str, case_id: int, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(store, actor, case_id, *args, **kwargs)
+        except _CaseHidden:
+            audit.record(store, actor, "case.refused", _target(case_id))
+            raise CaseNotFound(f"no case {case_id}") from None
+
+    return guarded  # type: ignore[return-value]
+
+
+@_refusal_audited
+def require_case_access(store: CaseStore, viewer: str, case_id: int) -> None:
+    """CaseNotFound, as for a case that does not exist, unless `viewer` may see the case;
+    a refusal is itself recorded in the audit trail."""
+    with store.session() as session:
+        _case(session, case_id, _active_user(session, viewer))
+
+
+def get_case(store: CaseStore, case_id: int, *, viewer: str | None = None) -> Case | None:
+    """The case with its parties, notes and events loaded (usable after the session).
+    With `viewer`, CaseNotFound unless that user may see it."""
+    if not _storable_id(case_id):
+        return None
+    if viewer is not None:
+        require_case_access(store, viewer, case_id)
     with store.session() as session:
         return _loaded(session, case_id)
 
 
-def get_case_by_reference(store: CaseStore, reference: str) -> Case | None:
+def get_case_by_reference(
+    store: CaseStore, reference: str, *, viewer: str | None = None
+) -> Case | None:
     """Like `get_case`, by reference ("C-2026-0001") or by id given as text."""
     text = str(reference).strip()
     with store.session() as session:
         found = session.execute(select(Case.id).where(Case.reference == text)).scalar()
         if found is None and text.isdigit():
             found = int(text)
-        return None if found is None else _loaded(session, found)
+    return None if found is None else get_case(store, found, viewer=viewer)
 
 
 def list_cases(
@@ -141,10 +187,17 @@ def list_cases(
     status: str | None = None,
     assignee: str | None = None,
     party: tuple[str, str] | str | None = None,
+    viewer: str | None = None,
 ) -> list[Case]:
     """Cases, most recently updated first, with their parties loaded (not notes or
-    events). `party` is a (party_kind, party_id) pair or a party_id of either kind."""
+    events). `party` is a (party_kind, party_id) pair or a party_id of either kind. With
+    `viewer`, only the cases that user may see."""
     query = select(Case).options(selectinload(Case.parties))
+    if viewer is not None:
+        with store.session() as session:
+            role = _active_user(session, viewer).role
+        if role not in CASE_READER_ROLES:
+            query = query.where((Case.created_by == viewer) | (Case.assignee == viewer))
     if status is not None:
         query = query.where(Case.status == status)
     if assignee is not None:
@@ -162,6 +215,7 @@ def list_cases(
         return list(session.execute(query).scalars())
 
 
+@_refusal_audited
 def add_party(
     store: CaseStore, actor: str, case_id: int, party_kind: str, party_id: str
 ) -> CaseParty:
@@ -169,8 +223,8 @@ def add_party(
     case is approved: a party added then would be filed without a second supervisor's look."""
     _check_party(party_kind, party_id)
     with store.session() as session:
-        _require(session, actor, "edit_case", "change a case")
-        case = _open_case(session, case_id)
+        user = _require(session, actor, "edit_case", "change a case")
+        case = _open_case(session, case_id, user)
         existing = session.get(CaseParty, (case.id, party_kind, party_id))
         if existing is not None:
             return existing
@@ -189,6 +243,7 @@ def add_party(
         return party
 
 
+@_refusal_audited
 def add_note(store: CaseStore, actor: str, case_id: int, text: str) -> CaseNote:
     text = (text or "").strip()
     if not text:
@@ -196,8 +251,8 @@ def add_note(store: CaseStore, actor: str, case_id: int, text: str) -> CaseNote:
     if len(text) > MAX_NOTE:
         raise WorkflowError(f"note too long: at most {MAX_NOTE} characters")
     with store.session() as session:
-        _require(session, actor, "edit_case", "add a note")
-        case = _case(session, case_id)
+        user = _require(session, actor, "edit_case", "add a note")
+        case = _case(session, case_id, user)
         note = CaseNote(case_id=case.id, author=actor, text=text)
         session.add(note)
         case.updated_at = utcnow()
@@ -206,11 +261,12 @@ def add_note(store: CaseStore, actor: str, case_id: int, text: str) -> CaseNote:
         return note
 
 
+@_refusal_audited
 def assign(store: CaseStore, actor: str, case_id: int, assignee: str | None) -> Case:
     """Give an open case to an active analyst or supervisor (None: nobody)."""
     with store.session() as session:
-        _require(session, actor, "edit_case", "assign a case")
-        case = _open_case(session, case_id)
+        user = _require(session, actor, "edit_case", "assign a case")
+        case = _open_case(session, case_id, user)
         if assignee is not None:
             _require_assignee(session, assignee)
         case.assignee = assignee
@@ -220,11 +276,12 @@ def assign(store: CaseStore, actor: str, case_id: int, assignee: str | None) -> 
         return _reloaded(session, case.id)
 
 
+@_refusal_audited
 def allowed_transitions(store: CaseStore, actor: str, case_id: int) -> list[str]:
     """The statuses `actor` may move the case to now (for the UI's buttons)."""
     with store.session() as session:
         user = _active_user(session, actor)
-        case = _case(session, case_id)
+        case = _case(session, case_id, user)
         return [
             to
             for (frm, to), permission in TRANSITIONS.items()
@@ -234,6 +291,7 @@ def allowed_transitions(store: CaseStore, actor: str, case_id: int) -> list[str]
         ]
 
 
+@_refusal_audited
 def transition(
     store: CaseStore,
     actor: str,
@@ -255,7 +313,7 @@ def transition(
         raise WorkflowError("a disposition is given only when closing a case")
     with store.session() as session:
         user = _active_user(session, actor)
-        case = _case(session, case_id)
+        case = _case(session, case_id, user)
         permission = TRANSITIONS.get((case.status, to_status))
         if permission is None:
             raise WorkflowError(
@@ -398,15 +456,22 @@ def _require_assignee(session: Session, assignee: str) -> None:
         raise WorkflowError(f"{assignee} ({user.role}) cannot work cases")
 
 
-def _case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+def _storable_id(case_id: int) -> bool:
+    # ids beyond the database's integer raise OverflowError in the driver: no such case
+    return isinstance(case_id, int) and 0 < case_id < 2**63
+
+
+def _case(session: Session, case_id: int, viewer: User) -> Case:
+    case = session.get(Case, case_id) if _storable_id(case_id) else None
     if case is None:
         raise CaseNotFound(f"no case {case_id}")
+    if not may_see_case(viewer.role, viewer.username, case):
+        raise _CaseHidden(f"no case {case_id}")
     return case
 
 
-def _open_case(session: Session, case_id: int) -> Case:
-    case = _case(session, case_id)
+def _open_case(session: Session, case_id: int, viewer: User) -> Case:
+    case = _case(session, case_id, viewer)
     if case.status == "closed":
         raise WorkflowError(f"case {case.reference} is closed")
     return case

@@ -28,7 +28,8 @@ from vigil.ingest.read import (
     source_sql,
     sql_string,
 )
-from vigil.ingest.validate import CHANGED_REASON, Check, checked_sql, row_checks
+from vigil.ingest.records import check_every_record_read, count_records, restore_raw_records
+from vigil.ingest.validate import CHANGED_REASON, Check, TimeRange, checked_sql, row_checks
 from vigil.schema import CANONICAL_ORDER
 from vigil.workspace.store import PAYMENTS_COLUMNS, Workspace
 
@@ -92,6 +93,7 @@ def ingest(
     quarantine_path: Path,
     fx_rates: Path | None = None,
     reporting_currency: str = "USD",
+    time_range: TimeRange | None = None,
 ) -> IngestResult:
     """Read, check and convert `inputs` into `workspace.payments`; rejected rows go to
     `quarantine_path`. Raises InputError (unreadable file, missing required column) or
@@ -110,7 +112,7 @@ def ingest(
         raise InputError(f"{quarantine_path}: cannot create its folder: {error}") from error
     partial = quarantine_path.with_name(quarantine_path.name + ".part")
 
-    run = _Run(con, sources, rates, reporting)
+    run = _Run(con, sources, rates, reporting, time_range or TimeRange.default())
     try:
         # Staging only fills this connection's temporary tables (outside the transaction:
         # row numbers come from their committed row ids); the workspace changes below, in
@@ -191,12 +193,13 @@ class _Run:
         sources: list[InputFile],
         rates: FxRates,
         reporting: str,
+        time_range: TimeRange,
     ) -> None:
         self.con = con
         self.sources = sources
         self.rates = rates
         self.reporting = reporting
-        self.checks: tuple[Check, ...] = row_checks(rates.currencies)
+        self.checks: tuple[Check, ...] = row_checks(rates.currencies, time_range)
         self.temp: list[str] = []
 
     # --- staging --------------------------------------------------------------------------
@@ -254,6 +257,11 @@ class _Run:
         self.temp += [errors, scans]
         rejected = self._first_reject_per_line(index, source, errors)
         n_rejected = self.con.execute(f"SELECT count(*) FROM {rejected}").fetchall()[0][0]
+        gzipped = source.kind == "csv.gz"
+        counted = count_records(source.path, gzipped=gzipped)
+        check_every_record_read(source.label, counted, n + n_rejected)
+        restore_raw_records(self.con, rejected, source.path, gzipped=gzipped)
+        self.con.execute(f"ALTER TABLE {rejected} DROP COLUMN raw_offset")
         if not n_rejected:
             return f"SELECT {index} AS file_idx, rowid + 1 AS row, * FROM {table}", [
                 f"SELECT * FROM {rejected}"
@@ -287,7 +295,9 @@ class _Run:
                     coalesce(h.name, '') AS bad_column,
                     'malformed CSV record (DuckDB: line ' || line || ', header = line 1): '
                         || coalesce(error_message, CAST(error_type AS VARCHAR)) AS reason,
-                    csv_line AS raw_line
+                    csv_line AS raw_line,
+                    -- DuckDB counts the record's first byte from 1
+                    CAST(line_byte_position - 1 AS BIGINT) AS raw_offset
                 FROM (SELECT * FROM {errors}
                       QUALIFY row_number() OVER (PARTITION BY line ORDER BY byte_position) = 1)
                 LEFT JOIN (VALUES {names}) AS h(position, name)

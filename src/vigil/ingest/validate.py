@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from vigil.geo import country_codes, currency_codes
-from vigil.schema import CHANNELS, REQUIRED_COLUMNS
+from vigil.schema import CANONICAL_ORDER, CHANNELS, REQUIRED_COLUMNS
 
 # ISO 8601 date-time with an offset: 2023-02-03T11:42:10+01:00, …10.5-0500, …10Z, 11:42+01.
 # (A space instead of the T is accepted, as DuckDB and many exports write it.)
@@ -29,6 +30,18 @@ AMOUNT_SCALE_PATTERN = r"[0-9]+(\.[0-9]{0,4}0*)?"  # at most 4 decimals that are
 AMOUNT_TYPE = "DECIMAL(20, 4)"
 MAX_OFFSET_MINUTES = 14 * 60
 
+# Ids name parties: one padded with blanks would be another party, one of megabytes a
+# denial of service on every page that shows it.
+ID_COLUMNS: tuple[str, ...] = ("txn_id", "sender_id", "beneficiary_id")
+MAX_ID_LENGTH = 256
+ID_BLANKS = " \t\r\n"
+# Control characters break XML reports (lxml refuses them) and terminals. Free text may keep
+# tab and line breaks (a name typed over two lines); ids and codes may not.
+TEXT_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{fffe}\x{ffff}]"
+ANY_CONTROL_PATTERN = r"[\x00-\x1f\x7f\x{fffe}\x{ffff}]"
+FREE_TEXT_COLUMNS = frozenset({"sender_name", "beneficiary_name", "beneficiary_city", "narrative"})
+YEARS_BACK = 30
+
 MISSING_REASON = "required value is missing"
 DUPLICATE_REASON = "duplicate txn_id, first seen in {file} row {row}"
 CHANGED_REASON = "txn_id already ingested with different content"
@@ -39,6 +52,37 @@ class Check:
     column: str
     reason: str
     fails: str  # SQL condition, true when the row fails (earlier checks have passed)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Payment dates that are plausible, both days included (UTC). Anything else is a typo
+    or a placeholder (0001-01-01, 9999-12-31) and would stretch every time series."""
+
+    earliest: date
+    latest: date
+
+    @classmethod
+    def default(cls, today: date | None = None) -> TimeRange:
+        """The last 30 years up to tomorrow (a payment made today east of UTC)."""
+        today = today or datetime.now(UTC).date()
+        try:
+            earliest = today.replace(year=today.year - YEARS_BACK)
+        except ValueError:  # 29 February
+            earliest = today.replace(year=today.year - YEARS_BACK, day=28)
+        return cls(earliest, today + timedelta(days=1))
+
+    def fails(self, utc: str) -> str:
+        """SQL: true when the UTC timestamp `utc` is outside the range."""
+        after = self.latest + timedelta(days=1)
+        return f"({utc} < TIMESTAMP '{self.earliest}' OR {utc} >= TIMESTAMP '{after}')"
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"date outside the plausible range {self.earliest} to {self.latest} "
+            "(set it with --earliest / --latest)"
+        )
 
 
 def _one_of(values: Iterable[str]) -> str:
@@ -61,10 +105,27 @@ def _empty(column: str) -> str:
     return f"{column} IS NULL OR ({column} < '!' AND trim({column}, ' \t\r\n') = '')"
 
 
-def row_checks(fx_currencies: Iterable[str]) -> tuple[Check, ...]:
+def _control(column: str) -> str:
+    pattern = TEXT_CONTROL_PATTERN if column in FREE_TEXT_COLUMNS else ANY_CONTROL_PATTERN
+    # v_control (one regular expression over the whole row) spares the per-column ones on
+    # nearly every row.
+    return f"v_control AND regexp_matches({column}, '{pattern}')"
+
+
+def row_checks(
+    fx_currencies: Iterable[str], time_range: TimeRange | None = None
+) -> tuple[Check, ...]:
     """The row checks, in the order they apply."""
+    time_range = time_range or TimeRange.default()
     countries = _one_of(country_codes())
     checks = [Check(c, MISSING_REASON, _empty(c)) for c in REQUIRED_COLUMNS]
+    checks += [
+        Check(c, "contains a control character (e.g. NUL)", _control(c)) for c in CANONICAL_ORDER
+    ]
+    checks += [
+        Check(c, f"longer than {MAX_ID_LENGTH} characters", f"length({c}) > {MAX_ID_LENGTH}")
+        for c in ID_COLUMNS
+    ]
     checks += [
         Check(
             "ts",
@@ -77,6 +138,7 @@ def row_checks(fx_currencies: Iterable[str]) -> tuple[Check, ...]:
             "UTC offset out of range (-14:00 to +14:00)",
             f"abs(v_offset) > {MAX_OFFSET_MINUTES}",
         ),
+        Check("ts", time_range.reason, time_range.fails("v_local - to_minutes(v_offset)")),
         Check(
             "amount",
             "not a plain decimal number (digits, '.' as the decimal separator, no sign)",
@@ -120,6 +182,15 @@ def row_checks(fx_currencies: Iterable[str]) -> tuple[Check, ...]:
     return tuple(checks)
 
 
+def _trimmed(column: str) -> str:
+    # Only a value that starts or ends with a character up to ' ' can need it.
+    blanks = " || ".join(f"chr({ord(c)})" for c in ID_BLANKS)
+    return (
+        f"CASE WHEN {column} < '!' OR right({column}, 1) <= ' ' "
+        f"THEN trim({column}, {blanks}) ELSE {column} END"
+    )
+
+
 def checked_sql(source_sql: str, checks: tuple[Check, ...], keep: Iterable[str] = ()) -> str:
     """`source_sql`'s rows with check_id, ts_utc, utc_offset_minutes and amount_value.
 
@@ -130,6 +201,7 @@ def checked_sql(source_sql: str, checks: tuple[Check, ...], keep: Iterable[str] 
     case = "\n        ".join(f"WHEN {c.fails} THEN {i}" for i, c in enumerate(checks, start=1))
     passed = ", ".join(keep)
     passed = f"{passed}, " if passed else ""
+    trimmed = ", ".join(f"{_trimmed(c)} AS {c}" for c in ID_COLUMNS)
     return f"""
 SELECT {passed}txn_id, ts, sender_id, sender_name, sender_country, beneficiary_id,
     beneficiary_name, beneficiary_country, beneficiary_city, amount, currency, channel,
@@ -147,7 +219,9 @@ FROM (
         SELECT *,
             TRY_CAST(ts AS TIMESTAMP) AS v_local,
             TRY_CAST(ts AS TIMESTAMPTZ) AS v_instant,
-            TRY_CAST(amount AS {AMOUNT_TYPE}) AS v_amount
-        FROM ({source_sql})
+            TRY_CAST(amount AS {AMOUNT_TYPE}) AS v_amount,
+            regexp_matches(concat({", ".join(CANONICAL_ORDER)}), '{ANY_CONTROL_PATTERN}')
+                AS v_control
+        FROM (SELECT * REPLACE ({trimmed}) FROM ({source_sql}))
     )
 )"""

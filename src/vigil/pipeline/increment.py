@@ -70,7 +70,7 @@ def fingerprint(catalogue: Catalogue) -> str:
 def can_increment(ws: Workspace, catalogue: Catalogue) -> bool:
     """True when every payment held was scanned by the last (complete) scan, with these
     parameters and this feature code, and its tables are all there."""
-    if ws.meta_get(META_FINGERPRINT) != fingerprint(catalogue):
+    if ws.meta_get(META_FINGERPRINT) != fingerprint(catalogue) or ws.scan_incomplete:
         return False
     if not all(ws.has_table(t) for t in KEPT_TABLES):
         return False

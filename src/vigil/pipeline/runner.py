@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from vigil.indicators.catalogue import Catalogue
+from vigil.ingest.validate import TimeRange
 from vigil.workspace import Workspace
 
 
@@ -35,6 +36,7 @@ class ScanContext:
     fx_rates: Path | None = None
     resolution: Path | None = None
     model: Path | None = None
+    time_range: TimeRange | None = None  # plausible payment times (others are quarantined)
     # True when the scan adds payments to a workspace whose derived tables are current for
     # everything before them (see vigil.pipeline.increment).
     increment: bool = False

@@ -35,14 +35,26 @@ MATCH_COLUMNS = ("party_kind", "party_id", "source", "how")
 # --- ingest -------------------------------------------------------------------------------
 def ingest_stage(ctx: ScanContext) -> IngestResult:
     drop_party_indexes(ctx.ws)  # appending is faster without them; rebuilt at the end
-    return ingest(ctx.ws, ctx.inputs, quarantine_path=ctx.quarantine, fx_rates=ctx.fx_rates)
+    return ingest(
+        ctx.ws,
+        ctx.inputs,
+        quarantine_path=ctx.quarantine,
+        fx_rates=ctx.fx_rates,
+        time_range=ctx.time_range,
+    )
 
 
 def ingest_increment(ctx: ScanContext) -> IngestResult:
     """A week into two years: the party indexes stay (they take the new rows as they come,
     while rebuilding them reads every payment), and the new payments are noted."""
     with increment.noting_new_payments(ctx.ws):
-        return ingest(ctx.ws, ctx.inputs, quarantine_path=ctx.quarantine, fx_rates=ctx.fx_rates)
+        return ingest(
+            ctx.ws,
+            ctx.inputs,
+            quarantine_path=ctx.quarantine,
+            fx_rates=ctx.fx_rates,
+            time_range=ctx.time_range,
+        )
 
 
 def drop_party_indexes(ws: Workspace) -> None:
@@ -319,7 +331,7 @@ SCAN_STAGES: list[Stage] = [
         "Ingesting",
         reads=(),
         writes=("payments",),
-        params=("inputs", "fx_rates"),
+        params=("inputs", "fx_rates", "time_range"),
         run=ingest_stage,
         increment=ingest_increment,
     ),

@@ -113,6 +113,7 @@ def export_ftm(
     ws = workspace
     if not ws.has_table("alerts"):
         raise VigilError(f"{ws.path}: this workspace has not been scanned yet")
+    ws.require_scan_complete()
     if case_id is not None:
         return _export_case(ws, out, case_id, database_url, actor)
     return _export(ws, out, _Scope.of(ws, party_ids))

@@ -56,6 +56,7 @@ def load_party(workspace: Path | Workspace, party_id: str, kind: str | None = No
     ws = workspace
     if not ws.has_table("alerts"):
         raise VigilError(f"{ws.path}: this workspace has not been scanned yet")
+    ws.require_scan_complete()
     kind = resolve_kind(ws, party_id, kind)
     other = "beneficiary" if kind == "sender" else "sender"
     own, their = f"{kind}_id", f"{other}_id"

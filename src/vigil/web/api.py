@@ -25,6 +25,7 @@ from vigil.cases.workflow import (
 from vigil.network.neighbourhood import neighbourhood
 from vigil.web.app import WebContext
 from vigil.web.auth import (
+    CurrentUser,
     LoggedIn,
     MayAudit,
     MayEditCases,
@@ -167,7 +168,7 @@ def party(request: Request, user: LoggedIn, kind: Kind, party_id: str) -> dict[s
     }
     summary["cases"] = [
         {"id": c.id, "reference": c.reference, "status": c.status}
-        for c in list_cases(ctx.store, party=(kind, party_id))
+        for c in list_cases(ctx.store, party=(kind, party_id), viewer=user.username)
     ]
     return summary
 
@@ -228,6 +229,7 @@ def party_triage(
 @router.get("/cases", summary="Cases, most recently updated first")
 def cases(
     request: Request,
+    user: LoggedIn,
     status: str | None = None,
     assignee: str | None = None,
     party_kind: Kind | None = None,
@@ -236,7 +238,9 @@ def cases(
     party: tuple[str, str] | str | None = None
     if party_id:
         party = (party_kind, party_id) if party_kind else party_id
-    found = list_cases(_ctx(request).store, status=status, assignee=assignee, party=party)
+    found = list_cases(
+        _ctx(request).store, status=status, assignee=assignee, party=party, viewer=user.username
+    )
     return {"cases": [case_summary(c) for c in found]}
 
 
@@ -250,8 +254,8 @@ def new_case(request: Request, user: MayEditCases, body: CaseIn) -> dict[str, An
     return case_detail(create_case(ctx.store, user.username, body.title, parties))
 
 
-def _case(request: Request, case_id: int) -> Any:
-    case = get_case(_ctx(request).store, case_id)
+def _case(request: Request, case_id: int, user: CurrentUser) -> Any:
+    case = get_case(_ctx(request).store, case_id, viewer=user.username)
     if case is None:
         raise CaseNotFound(f"no case {case_id}")
     return case
@@ -260,7 +264,7 @@ def _case(request: Request, case_id: int) -> Any:
 @router.get("/cases/{case_id}", summary="One case with parties, notes, history, exports")
 def case(request: Request, user: LoggedIn, case_id: int) -> dict[str, Any]:
     ctx = _ctx(request)
-    found = _case(request, case_id)
+    found = _case(request, case_id, user)
     audit.record(ctx.store, user.username, "case.view", f"case:{found.id}")
     permitted = allowed_transitions(ctx.store, user.username, found.id)
     return {
@@ -295,7 +299,7 @@ def case_party(
     with ctx.reader.reading() as ws:
         require_party(ws, body.kind, body.party_id)
     add_party(ctx.store, user.username, case_id, body.kind, body.party_id)
-    return case_detail(_case(request, case_id))
+    return case_detail(_case(request, case_id, user))
 
 
 @router.put("/cases/{case_id}/assignee", summary="Give a case to an analyst or supervisor")
@@ -347,7 +351,7 @@ def case_export(
     made = export_case_party(
         ctx.store,
         user.username,
-        _case(request, case_id),
+        _case(request, case_id, user),
         body.format,
         body.party.kind,
         body.party.party_id,

@@ -33,6 +33,7 @@ from vigil.errors import VigilError
 from vigil.schema import PARTY_KIND_PLURALS as PLURALS
 from vigil.web.auth import CsrfRejected, Forbidden, LoginRequired
 from vigil.web.frontend import find_node_modules, vendor_files
+from vigil.web.login_throttle import KnownDevices, LoginThrottle
 from vigil.web.queries import PartyNotFound, WorkspaceReader
 from vigil.web.secret_key import resolve_secret_key, secret_key_path
 
@@ -47,6 +48,12 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 
+# No page needs a camera, a microphone, a location or payment APIs: none may be asked for.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "display-capture=(), interest-cohort=()"
+)
+HSTS = "max-age=31536000; includeSubDomains"
 
 log = logging.getLogger("vigil.web")
 
@@ -62,6 +69,9 @@ class WebContext:
     exports_dir: Path
     fiu_config: Path | None
     vendor: dict[str, Path]
+    login_throttle: LoginThrottle
+    known_devices: KnownDevices
+    secure_cookies: bool
 
 
 def _version() -> str:
@@ -99,8 +109,20 @@ class SecurityHeaders:
     """Headers every answer carries: no framing, no sniffing, a strict script policy, and
     no caching of pages that show personal data."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, *, workspace_incomplete: bool = False, hsts: bool = False
+    ) -> None:
         self.app = app
+        # Served over https (secure cookies): browsers keep to https for a year
+        self.transport: list[tuple[bytes, bytes]] = (
+            [(b"strict-transport-security", HSTS.encode())] if hsts else []
+        )
+        # API callers see no banner: a Warning header tells them the scores may be stale
+        self.extra: list[tuple[bytes, bytes]] = (
+            [(b"warning", b'199 vigil "workspace incomplete: the last scan did not finish"')]
+            if workspace_incomplete
+            else []
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,6 +138,10 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
+                    (b"permissions-policy", PERMISSIONS_POLICY.encode()),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    *self.transport,
+                    *self.extra,
                 ]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
@@ -145,6 +171,12 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, record_status)
+        except Exception:
+            # the server's error middleware, outside this one, answers 500: log it as such
+            # rather than as status 0
+            if not status[0]:
+                status[0] = 500
+            raise
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or (
@@ -265,6 +297,9 @@ def create_app(
         exports_dir=Path(exports_dir) if exports_dir else workspace.resolve().parent / "exports",
         fiu_config=Path(fiu_config) if fiu_config else None,
         vendor=vendor,
+        login_throttle=LoginThrottle(),
+        known_devices=KnownDevices(key),
+        secure_cookies=secure_cookies,
     )
     _install_error_handlers(app)
 
@@ -294,6 +329,10 @@ def create_app(
         same_site="lax",
         https_only=secure_cookies,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SecurityHeaders,
+        workspace_incomplete=reader.incomplete is not None,
+        hsts=secure_cookies,
+    )
     app.add_middleware(RequestLog)
     return app

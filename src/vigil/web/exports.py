@@ -17,6 +17,7 @@ from vigil.cases import audit
 from vigil.cases.errors import WorkflowError
 from vigil.cases.models import Case
 from vigil.cases.store import CaseStore
+from vigil.private_files import make_private, private_folder
 from vigil.reports.evidence import sha256_of
 
 FORMATS = ("goaml", "evidence")
@@ -90,8 +91,7 @@ def export_case_party(
         raise WorkflowError(f"unknown export {fmt!r}: one of {', '.join(FORMATS)}")
     if (party_kind, party_id) not in {(p.party_kind, p.party_id) for p in case.parties}:
         raise WorkflowError(f"{party_kind} {party_id} is not a party of case {case.reference}")
-    folder = case_folder(exports_dir, case.id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(case_folder(exports_dir, case.id))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     stem = f"{stamp}-{secrets.token_hex(3)}-{fmt}-{party_kind}-{_SAFE.sub('_', party_id)}"
     if fmt == "goaml":
@@ -104,6 +104,7 @@ def export_case_party(
                 workspace, party_id, Path(scratch) / stem, party_kind=party_kind
             )
             _zip_folder(package.out, path)
+    make_private(path)
     audit.record(
         store,
         actor,

@@ -7,6 +7,7 @@ redirect, so every page works without JavaScript; htmx swaps in the parts that c
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -48,6 +49,7 @@ from vigil.web.auth import (
     take_flashes,
 )
 from vigil.web.exports import export_case_party, find_export, list_exports
+from vigil.web.login_throttle import DEVICE_COOKIE, DEVICE_MAX_AGE
 from vigil.web.queries import (
     MAX_PAGE,
     SORTABLE,
@@ -93,6 +95,7 @@ def render(
         "flashes": take_flashes(request),
         "can": (lambda permission: user is not None and user.can(permission)),
         "path": request.url.path,
+        "workspace_warning": _ctx(request).reader.incomplete,
     }
     return _ctx(request).templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status
@@ -154,17 +157,54 @@ def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/queue",
 ) -> Response:
-    store = _ctx(request).store
+    ctx = _ctx(request)
+    store, throttle = ctx.store, ctx.login_throttle
     username = username.strip()
+    shown = "".join(ch for ch in username[:64] if ch.isprintable())
+    address = request.client.host if request.client else "unknown"
+    known = ctx.known_devices.is_known(request.cookies.get(DEVICE_COOKIE), username)
+    wait = throttle.wait_seconds(username, address, known_device=known)
+    if wait > 0:  # not even checked: no argon2, no audit entry beyond the anonymous cap
+        seconds = max(1, math.ceil(wait))
+        _audit_anonymous(ctx, "login.throttled", f"user:{shown}")
+        context = {
+            "next": _safe_next(next),
+            "error": f"Too many failed logins: try again in {seconds} s.",
+        }
+        answer = render(request, "login.html.j2", context, user=None, status=429)
+        answer.headers["Retry-After"] = str(seconds)
+        return answer
     user = authenticate(store, username, password)
     if user is None:
-        shown = "".join(ch for ch in username[:64] if ch.isprintable())
-        audit.record(store, "anonymous", "login.failed", f"user:{shown}")
+        throttle.failed(username, address)
+        _audit_anonymous(ctx, "login.failed", f"user:{shown}")
         context = {"next": _safe_next(next), "error": "Wrong username or password."}
         return render(request, "login.html.j2", context, user=None, status=401)
+    throttle.succeeded(username, address)
     entry = audit.record(store, user.username, "login", f"user:{user.username}")
     start_session(request, user.username, entry.seq)
-    return _back(_safe_next(next))
+    answer = _back(_safe_next(next))
+    answer.set_cookie(
+        DEVICE_COOKIE,
+        ctx.known_devices.token(user.username),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=ctx.secure_cookies,
+    )
+    return answer
+
+
+def _audit_anonymous(ctx: WebContext, action: str, target: str) -> None:
+    """An entry for a caller nobody knows, within the anonymous cap: a flood of failed
+    logins cannot grow the audit trail without bound. The next entry written says how many
+    were left out."""
+    if not ctx.login_throttle.may_audit_anonymous():
+        return
+    left_out = ctx.login_throttle.take_unaudited()
+    audit.record(
+        ctx.store, "anonymous", action, target, {"left_out": left_out} if left_out else None
+    )
 
 
 @router.post("/logout")
@@ -221,8 +261,10 @@ def party_page(
         partners = counterparties(ws, kind, party_id)
     audit.record(ctx.store, user.username, "party.view", f"{kind}:{party_id}")
     state = triage_state(ctx.store, kind, party_id)
-    cases = list_cases(ctx.store, party=(kind, party_id))
-    open_cases = [c for c in list_cases(ctx.store) if c.status != "closed"][:OPEN_CASES_SHOWN]
+    cases = list_cases(ctx.store, party=(kind, party_id), viewer=user.username)
+    open_cases = [c for c in list_cases(ctx.store, viewer=user.username) if c.status != "closed"][
+        :OPEN_CASES_SHOWN
+    ]
     chart_data = {
         "kind": kind,
         "currency": summary["reporting_currency"],
@@ -357,7 +399,9 @@ def cases_page(
     assignee: str = "",
 ) -> Response:
     ctx = _ctx(request)
-    cases = list_cases(ctx.store, status=status or None, assignee=assignee or None)
+    cases = list_cases(
+        ctx.store, status=status or None, assignee=assignee or None, viewer=user.username
+    )
     context = {
         "cases": cases,
         "statuses": STATUSES,
@@ -382,8 +426,8 @@ def new_case(
     return _back(f"/cases/{case.id}")
 
 
-def _load_case(request: Request, case_id: int) -> Any:
-    case = get_case(_ctx(request).store, case_id)
+def _load_case(request: Request, case_id: int, user: CurrentUser) -> Any:
+    case = get_case(_ctx(request).store, case_id, viewer=user.username)
     if case is None:
         raise CaseNotFound(f"no case {case_id}")
     return case
@@ -392,7 +436,7 @@ def _load_case(request: Request, case_id: int) -> Any:
 @router.get("/cases/{case_id}")
 def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
     ctx = _ctx(request)
-    case = _load_case(request, case_id)
+    case = _load_case(request, case_id, user)
     audit.record(ctx.store, user.username, "case.view", f"case:{case.id}")
     keys = [(p.party_kind, p.party_id) for p in case.parties]
     with ctx.reader.reading() as ws:
@@ -495,7 +539,7 @@ def case_export(
     party: Annotated[str, Form()],
 ) -> Response:
     ctx = _ctx(request)
-    case = _load_case(request, case_id)
+    case = _load_case(request, case_id, user)
     kind, _, party_id = party.partition(":")
     try:
         made = export_case_party(
@@ -518,7 +562,7 @@ def case_export(
 @router.get("/cases/{case_id}/exports/{name}")
 def case_export_download(request: Request, user: MayExport, case_id: int, name: str) -> Response:
     ctx = _ctx(request)
-    _load_case(request, case_id)
+    _load_case(request, case_id, user)
     found = find_export(ctx.exports_dir, case_id, name)
     if found is None:
         return render_error(request, 404, f"case {case_id} has no export {name!r}")

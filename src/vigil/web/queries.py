@@ -126,6 +126,8 @@ class WorkspaceReader:
                 self.close()
                 raise VigilError(f"{self.path}: this workspace has not been scanned yet")
             self.has_offsets = ws.has_table("country_offsets")
+            # Read once: a scan cannot write while the app holds the file open.
+            self.incomplete: str | None = ws.incomplete_message() if ws.scan_incomplete else None
             self.options = _queue_options(ws)
 
     @contextmanager

@@ -11,6 +11,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +23,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from vigil.errors import InputError, VigilError
+from vigil.private_files import make_private, private_folder
 
 SCHEMA_VERSION = 1
 MEMORY_SHARE = 0.6  # of the machine's (or the container's) memory
@@ -29,6 +31,14 @@ IN_MEMORY = ":memory:"
 
 # Tables the workspace itself owns: derived-table writers may not replace them.
 BASE_TABLES: frozenset[str] = frozenset({"meta", "payments"})
+
+# A scan marks the workspace in progress before it changes anything and complete after its
+# last stage: a scan killed half way leaves new payments beside old scores, and whoever
+# reads the workspace (web app, reports) must know. The next scan finishes the job.
+META_SCAN_STATE = "scan_state"
+META_SCAN_STARTED = "scan_started_at"
+META_SCAN_COMPLETED = "scan_completed_at"
+SCAN_IN_PROGRESS, SCAN_COMPLETE = "in_progress", "complete"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -216,7 +226,7 @@ class Workspace:
             if file.is_dir():
                 raise InputError(f"{file}: is a folder, not a workspace file")
             try:
-                file.parent.mkdir(parents=True, exist_ok=True)
+                private_folder(file.parent)
             except OSError as error:
                 raise InputError(f"{file}: cannot create its folder: {error}") from error
         try:
@@ -224,6 +234,8 @@ class Workspace:
         except duckdb.Error as error:
             message = str(error).splitlines()[0]
             raise InputError(f"{where}: cannot open workspace: {message}") from error
+        if where != IN_MEMORY:  # payments are personal data: the owner's alone
+            make_private(Path(where))
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.begin()
@@ -343,9 +355,42 @@ class Workspace:
     def meta_set(self, key: str, value: object) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, str(value)])
 
+    def mark_scan_started(self) -> None:
+        self.meta_set(META_SCAN_STATE, SCAN_IN_PROGRESS)
+        self.meta_set(META_SCAN_STARTED, _now())
+
+    def mark_scan_complete(self) -> None:
+        self.meta_set(META_SCAN_STATE, SCAN_COMPLETE)
+        self.meta_set(META_SCAN_COMPLETED, _now())
+
+    @property
+    def scan_incomplete(self) -> bool:
+        """True when the last scan started and did not finish (killed, crashed)."""
+        return self.meta_get(META_SCAN_STATE) == SCAN_IN_PROGRESS
+
+    def incomplete_message(self) -> str:
+        started = self.meta_get(META_SCAN_STARTED) or "an unknown time"
+        return (
+            f"{self.path}: the scan started at {started} did not finish, so scores and alerts "
+            "may not match the payments: run `vigil scan` into this workspace again"
+        )
+
+    def require_scan_complete(self) -> None:
+        """IncompleteWorkspaceError when the last scan did not finish."""
+        if self.scan_incomplete:
+            raise IncompleteWorkspaceError(self.incomplete_message())
+
     @property
     def schema_version(self) -> int:
         return int(self.meta_get("schema_version") or 0)
+
+
+class IncompleteWorkspaceError(VigilError):
+    """The workspace's last scan did not finish."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_name(name: str) -> None:
