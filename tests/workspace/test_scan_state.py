@@ -3,6 +3,7 @@ workspace that says so, readers refuse or warn, and the next scan finishes the j
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.builders import payment, write_payments_csv
 from tests.web.conftest import PASSWORD, login_token
 from vigil.cases.store import CaseStore
 from vigil.cases.users import add_user
+from vigil.pipeline.stages import SCAN_STAGES
 from vigil.reports.party import load_party
 from vigil.scan import scan
 from vigil.workspace import Workspace
@@ -38,7 +40,10 @@ def interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         raise Killed
 
     with monkeypatch.context() as patch:
-        patch.setattr(scan_module, "_score_final", killed)
+        stages = [
+            dataclasses.replace(s, run=killed) if s.name == "scores" else s for s in SCAN_STAGES
+        ]
+        patch.setattr(scan_module, "SCAN_STAGES", stages)
         with pytest.raises(Killed):
             scan([write_payments_csv(tmp_path / "b.csv", rows("C2"))], out)
     return out / "vigil.duckdb"
