@@ -138,6 +138,8 @@ def prepare(scenario: str, senders: int, seed: int, work: Path, model: Path | No
 def lopo_rows(args: argparse.Namespace) -> list[str]:
     rows = []
     for name, roles in HELD_OUT.items():
+        if args.held_out and name not in args.held_out:
+            continue
         folder = args.work / "lopo" / name.replace(" ", "-").replace("'", "")
         if not (folder / "model.json").is_file():
             options = TrainingOptions(
@@ -198,6 +200,9 @@ def main() -> None:
     parser.add_argument("--lopo", action="store_true", help="leave-one-population-out table")
     parser.add_argument("--lopo-populations", type=int, default=8)
     parser.add_argument("--lopo-senders", type=int, default=2500)
+    parser.add_argument(
+        "--held-out", nargs="*", default=None, help=f"some of: {'; '.join(HELD_OUT)}"
+    )
     args = parser.parse_args()
     model = resolve_model(args.model)
     for scenario in args.scenarios:

@@ -169,7 +169,9 @@ def test_b1_many_unrelated_foreign_senders(run_scan):
 
 
 def test_b2_many_small_foreign_inflows(run_scan):
+    # Two unrelated payers showing the pattern (N1 opens B2; one payer alone counts half).
     rows = series("alice", "w1", MANILA_EVENING, 10, 3 * DAY)
+    rows += series("amy", "w1", MANILA_EVENING + DAY, 10, 3 * DAY)
     rows += [payment("bob", "w2", datetime(2024, m, 28, 12), 350) for m in range(1, 11)]
     scanned = run_scan(rows)
     assert "B2" in scanned.fired("beneficiary", "w1")

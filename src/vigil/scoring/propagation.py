@@ -11,9 +11,10 @@ def beneficiary_network_features(
     pairs: ir.Table, sender_scores: ir.Table, threshold: float
 ) -> ir.Table:
     """Per beneficiary: how suspicious its unrelated payers look (payment-weighted), how many
-    are, and that suspicion shared: weighed by n / (n + 1) for n suspicious payers, so one
-    payer's pattern (a partner abroad, a client) counts half, and several unrelated
-    suspicious payers of one beneficiary, the published network pattern, count almost whole.
+    show the pattern, and that suspicion shared: weighed by n / (n + 1.5) for n unrelated
+    payers showing at least some of the pattern (half the suspicious score), so that one
+    payer's look (a partner abroad, a client) counts 40 %, and several unrelated payers of one
+    beneficiary, the published network pattern, count 67 % (three) to nearly whole.
     Relatives' payments are family money and are left out."""
     scored = pairs.filter(~pairs.related).join(
         sender_scores.select(sender_id="party_id", base="score"), "sender_id"
@@ -21,8 +22,9 @@ def beneficiary_network_features(
     per = scored.group_by("beneficiary_id").aggregate(
         payer_suspicion=(_.base * _.payments).sum() / _.payments.sum(),
         suspicious_payers=(_.base >= threshold).sum(),
+        pattern_payers=(_.base >= threshold / 2).sum(),
     )
-    shared = per.payer_suspicion * per.suspicious_payers / (per.suspicious_payers + 1)
+    shared = per.payer_suspicion * per.pattern_payers / (per.pattern_payers + 1.5)
     return per.mutate(shared_payer_suspicion=shared).rename(party_id="beneficiary_id")
 
 
