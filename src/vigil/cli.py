@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vigil.cli_support import console, user_errors
+from vigil.cli_support import console, err_console, user_errors
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -61,12 +61,33 @@ def evaluate(
 @user_errors
 def scan(
     inputs: Annotated[
-        list[Path], typer.Argument(help="Payment files: CSV, CSV.gz or Parquet (one dataset).")
-    ],
-    out: Annotated[Path, typer.Option(help="Folder for alerts.csv, alerts.json, quarantine.csv.")],
+        list[Path] | None,
+        typer.Argument(
+            help="Payment files or folders: CSV, CSV.gz, Parquet, Excel (.xlsx, with a layout) "
+            "or ISO 20022 XML (.xml, .xml.gz); one dataset.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for alerts.csv, alerts.json, quarantine.csv.")
+    ] = None,
     workspace: Annotated[
         Path | None, typer.Option(help="DuckDB workspace file (default: OUT/vigil.duckdb).")
     ] = None,
+    layout: Annotated[
+        Path | None,
+        typer.Option(help="Layout YAML of the export (see `vigil layout suggest FILE`)."),
+    ] = None,
+    account_holder: Annotated[
+        str,
+        typer.Option(help="camt statements: the owner is the sender, beneficiary or auto."),
+    ] = "auto",
+    max_quarantine: Annotated[
+        float, typer.Option(min=0, max=100, help="Stop when more than this % is quarantined.")
+    ] = 5.0,
+    accept_quarantine: Annotated[
+        bool, typer.Option(help="Ingest whatever share of rows is quarantined.")
+    ] = False,
     watchlist: Annotated[
         Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
     ] = None,
@@ -84,6 +105,9 @@ def scan(
     """Ingest payments, score every sender and beneficiary, and explain each score."""
     from vigil.scan import scan as run_scan
 
+    if not inputs or out is None:
+        missing = "INPUT" if not inputs else "--out DIR"
+        raise VigilError(f"missing {missing}: vigil scan INPUT... --out DIR (see --help)")
     if model is not None:
         from vigil.scoring.model_build import resolve_model
 
@@ -97,8 +121,13 @@ def scan(
         catalogue=catalogue,
         model=model,
         progress=True,
+        layout=layout,
+        account_holder=account_holder,
+        max_quarantine_share=None if accept_quarantine else max_quarantine / 100,
     )
     summary = result.summary
+    for warning in summary.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     console.print(
         f"Read {summary['rows_read']:,} rows: {summary['rows_ingested']:,} ingested, "
         f"{summary['rows_quarantined']:,} quarantined. Scored "
@@ -241,12 +270,14 @@ def network(
 # --- command groups ---
 from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
 from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
+from vigil.ingest.layout_cli import layout_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.command("backtest")(backtest_command)
 app.add_typer(cases_app, name="cases")
+app.add_typer(layout_app, name="layout")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")

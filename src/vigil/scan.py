@@ -54,6 +54,9 @@ def scan(
     resolution: Path | None = None,
     model: Path | None = None,
     progress: bool = False,
+    layout: Path | None = None,
+    account_holder: str = "auto",
+    max_quarantine_share: float | None = 0.05,
 ) -> ScanResult:
     started = time.perf_counter()
     out = Path(out)
@@ -85,7 +88,15 @@ def scan(
 
         quarantine = out / "quarantine.csv"
         _drop_party_indexes(ws)  # appending is faster without them; rebuilt at the end
-        ingested = ingest(ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates)
+        ingested = ingest(
+            ws,
+            inputs,
+            quarantine_path=quarantine,
+            fx_rates=fx_rates,
+            layout=layout,
+            account_holder=account_holder,
+            max_quarantine_share=max_quarantine_share,
+        )
         step(1)
         resolved = resolve_entities(ws, config=resolution)
         step(2)
