@@ -108,8 +108,7 @@ def check_plain_csv(path: Path) -> None:
             found = f", separated by {DELIMITER_NAMES[delimiter]} ({count} columns)"
         raise InputError(
             f"{path}: not UTF-8 text (byte 0x{problem.byte:02X} on line {problem.line}; it "
-            f"reads as {problem.likely}: {problem.example!r}){found}: "
-            + layout_hint(path, setting)
+            f"reads as {problem.likely}: {problem.example!r}){found}: " + layout_hint(path, setting)
         )
 
 
