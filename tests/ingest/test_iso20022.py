@@ -6,8 +6,8 @@ import csv
 import gzip
 import json
 import shutil
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -179,7 +179,9 @@ def test_xml_that_is_no_payment_message_stops_with_one_line(ws: Workspace, tmp_p
     source = tmp_path / "other.xml"
     source.write_text("<Document><Something/></Document>")
 
-    with pytest.raises(InputError, match="no pacs.008, pain.001, camt.053 or camt.054 message"):
+    with pytest.raises(
+        InputError, match=r"no pacs\.008, pain\.001, camt\.053 or camt\.054 message"
+    ):
         load(ws, tmp_path, source)
 
 
