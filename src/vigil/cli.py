@@ -17,6 +17,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: Rich's panels cut option help with "…" on an 80-column terminal, and
+    # usage errors become a box instead of a line.
+    rich_markup_mode=None,
 )
 
 
@@ -160,8 +163,10 @@ def demo(
     run_demo(out, senders=senders, seed=seed, console=console, use_model=model)
 
 
-report_app = typer.Typer(help="Reports for one party: goAML STR, evidence package.")
-export_app = typer.Typer(help="Exports for partner agencies.")
+report_app = typer.Typer(
+    help="Reports for one party: goAML STR, evidence package.", rich_markup_mode=None
+)
+export_app = typer.Typer(help="Exports for partner agencies.", rich_markup_mode=None)
 app.add_typer(report_app, name="report")
 app.add_typer(export_app, name="export")
 

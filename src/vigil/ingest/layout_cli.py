@@ -9,7 +9,9 @@ import typer
 
 from vigil.cli_support import err_console, user_errors
 
-layout_app = typer.Typer(help="Layout files for an institution's own CSV or Excel exports.")
+layout_app = typer.Typer(
+    help="Layout files for an institution's own CSV or Excel exports.", rich_markup_mode=None
+)
 
 
 @layout_app.command("suggest")
