@@ -201,3 +201,32 @@ def test_pacs008_of_a_population_gives_the_alerts_of_its_csv(tmp_path: Path) -> 
     from_xml = (tmp_path / "from_xml" / "alerts.csv").read_text()
     assert len(from_csv.splitlines()) > 100
     assert from_xml == from_csv
+
+
+def test_payments_known_only_by_their_date_have_no_hour_of_day(tmp_path: Path) -> None:
+    rows = [
+        payment_row(txn_id=f"E{i}", ts=f"2023-02-0{i}T22:30:00+08:00", beneficiary_country="PH")
+        for i in range(1, 5)
+    ]
+    timed = write_pacs008(tmp_path / "timed.xml", rows)
+    dated = tmp_path / "dated.xml"  # the same payments with a settlement date only
+    text = timed.read_text(encoding="utf-8")
+    for i in range(1, 5):
+        text = text.replace(
+            f"<AccptncDtTm>2023-02-0{i}T22:30:00+08:00</AccptncDtTm>",
+            f"<IntrBkSttlmDt>2023-02-0{i}</IntrBkSttlmDt>",
+        )
+    dated.write_text(text.replace("<CreDtTm>2024-01-01T00:00:00+00:00</CreDtTm>", ""))
+
+    def evening_share(source: Path) -> float:
+        out = tmp_path / source.stem
+        scan([source], out)
+        with Workspace.open(out / "vigil.duckdb", read_only=True) as workspace:
+            return workspace.con.execute(
+                "SELECT hr_evening_share FROM sender_features WHERE party_id = 'C1001'"
+            ).fetchall()[0][0]
+
+    assert evening_share(timed) == 1.0
+    # Noon UTC, the date's stand-in, is 20:00 in the Philippines: counted, it would be
+    # "evening" every time. Unknown hours count for nothing.
+    assert not evening_share(dated)
