@@ -23,7 +23,9 @@ from vigil.cases.workflow import (
     add_note,
     add_party,
     allowed_transitions,
+    approved_export,
     assign,
+    case_exports,
     create_case,
     get_case,
     list_cases,
@@ -47,7 +49,7 @@ from vigil.web.auth import (
     start_session,
     take_flashes,
 )
-from vigil.web.exports import export_case_party, find_export, list_exports
+from vigil.web.exports import export_case_party, find_export, list_exports, verified_export
 from vigil.web.queries import (
     MAX_PAGE,
     SORTABLE,
@@ -399,6 +401,7 @@ def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
         names = party_names(ws, keys)
     offered = role_transitions(case, user.role)
     permitted = set(allowed_transitions(ctx.store, user.username, case.id))
+    recorded = case_exports(ctx.store, case.id)
     context = {
         "case": case,
         "parties": [(kind, pid, names.get((kind, pid))) for kind, pid in keys],
@@ -408,6 +411,10 @@ def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
         "dispositions": DISPOSITIONS,
         "assignees": assignable_users(ctx.store),
         "exports": list_exports(ctx.exports_dir, case.id) if user.can("export") else [],
+        "recorded_exports": recorded,
+        "hashes": {e["file"]: e["sha256"] for e in recorded},
+        "approved_export": approved_export(ctx.store, case.id),
+        "fiu_config_set": ctx.fiu_config is not None,
     }
     return render(request, "case.html.j2", context, user=user)
 
@@ -467,10 +474,15 @@ def case_transition(
     disposition: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     legitimate_population: Annotated[str, Form()] = "",
+    export: Annotated[str, Form()] = "",
 ) -> Response:
     if not (user.can("edit_case") or user.can("approve")):
         raise PermissionDenied(f"{user.username} ({user.role}) may not change a case's status")
+    # Approving signs off one export: "FILE SHA256", checked against the file on disk.
+    export_file, _, export_sha256 = export.strip().partition(" ")
     try:
+        if to_status == "approved" and export_file:
+            verified_export(_ctx(request).exports_dir, case_id, export_file, export_sha256)
         case = transition(
             _ctx(request).store,
             user.username,
@@ -479,6 +491,8 @@ def case_transition(
             disposition=disposition or None,
             reason=reason or None,
             legitimate_population=legitimate_population or None,
+            export_file=export_file or None,
+            export_sha256=export_sha256 or None,
         )
         flash(request, "ok", f"Case {case.reference} is now {case.status.replace('_', ' ')}.")
     except WorkflowError as error:
