@@ -95,6 +95,7 @@ def render(
         "flashes": take_flashes(request),
         "can": (lambda permission: user is not None and user.can(permission)),
         "path": request.url.path,
+        "tooltips": _ctx(request).reader.options.tooltips,
     }
     return _ctx(request).templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status

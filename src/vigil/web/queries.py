@@ -108,9 +108,14 @@ class QueuePage:
 class QueueOptions:
     """What the queue's filters offer: fixed for a read-only workspace, read once."""
 
-    indicators: list[dict[str, str]]  # party_kind, indicator, title
+    indicators: list[dict[str, str]]  # indicator, title, statement, party_kind (or both)
     countries: list[str]
     parties: dict[str, int] = field(default_factory=dict)  # kind -> parties scored
+
+    @property
+    def tooltips(self) -> dict[str, str]:
+        """Indicator id -> "title: statement", for the chips' tooltips."""
+        return {i["indicator"]: f"{i['title']}: {i['statement']}" for i in self.indicators}
 
 
 class WorkspaceReader:
@@ -149,10 +154,14 @@ def _rows(ws: Workspace, sql: str, params: list[Any] | dict[str, Any]) -> list[d
 
 
 def _queue_options(ws: Workspace) -> QueueOptions:
+    # An indicator of both kinds (N1-N3) is offered once: the filter matches it by id.
     indicators = _rows(
         ws,
-        "SELECT party_kind, indicator, title FROM indicator_catalogue ORDER BY party_kind, "
-        "indicator",
+        """SELECT indicator, arbitrary(title) AS title, arbitrary(statement) AS statement,
+               CASE WHEN count(DISTINCT party_kind) > 1 THEN 'both'
+                    ELSE min(party_kind) END AS party_kind
+           FROM indicator_catalogue GROUP BY indicator
+           ORDER BY party_kind, length(indicator), indicator""",
         [],
     )
     countries = [
@@ -223,7 +232,8 @@ def alert_queue(
     joined = f"alerts a LEFT JOIN {source} s USING (party_kind, party_id)"
     total = ws.con.execute(f"SELECT count(*) FROM {joined} {condition}", params).fetchall()[0][0]
     direction = "DESC" if filters.descending else "ASC"
-    order = f"{SORTABLE[filters.sort]} {direction} NULLS LAST, a.party_kind, a.party_id"
+    # Ties (equal scores, the same country …) follow the ranking, then the id.
+    order = f"{SORTABLE[filters.sort]} {direction} NULLS LAST, a.rank, a.party_kind, a.party_id"
     rows = _rows(
         ws,
         f"""SELECT a.party_kind, a.party_id, a.score, a.rank, a.indicators, a.name, a.country,
