@@ -260,3 +260,38 @@ def test_goaml_drafts_are_refused_until_the_fiu_config_is_set(site) -> None:
     finally:
         app.state.vigil.reader.close()
         app.state.vigil.store.close()
+
+
+def test_evidence_package_is_made_in_the_background_and_names_case_and_user(
+    login, site, app
+) -> None:
+    import csv
+    import json
+
+    ana = login("ana")
+    party = {"kind": "sender", "party_id": site.top_sender}
+    case = ana.api("POST", "/api/cases", json={"title": "evidence", "parties": [party]}).json()
+    url = f"/cases/{case['id']}"
+
+    started = ana.post(f"{url}/exports/evidence", {"party": f"sender:{site.top_sender}"})
+    assert started.status_code == 303  # back at once, not after the PDF
+    assert 'id="export-jobs"' in ana.get(url).text
+    app.state.vigil.jobs.wait()
+    jobs = ana.get(f"{url}/jobs").text
+    assert "ready:" in jobs, jobs
+    assert "hx-trigger" not in jobs  # polling stops once every job is finished
+    link = re.search(r'href="([^"]+\.zip)"', jobs).group(1)
+
+    archive = zipfile.ZipFile(io.BytesIO(ana.get(link).content))
+    [manifest_name] = [n for n in archive.namelist() if n.endswith("manifest.json")]
+    manifest = json.loads(archive.read(manifest_name))
+    assert manifest["case"] == case["reference"] and manifest["prepared_by"] == "ana"
+    assert manifest["workspace"] == Path(site.workspace).name  # no server path
+    [html_name] = [n for n in archive.namelist() if n.endswith("evidence.html")]
+    header = re.search(
+        r'<p class="generated" id="prepared">([^<]+)', archive.read(html_name).decode()
+    )
+    assert f"Case {case['reference']}" in header.group(1) and "by ana" in header.group(1)
+    [csv_name] = [n for n in archive.namelist() if n.endswith("payments.csv")]
+    rows = list(csv.DictReader(io.StringIO(archive.read(csv_name).decode("utf-8"))))
+    assert rows and all(re.fullmatch(r"[0-9]+\.[0-9]{2}", r["amount_reporting"]) for r in rows)

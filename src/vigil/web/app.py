@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +33,7 @@ from vigil.errors import VigilError
 from vigil.schema import PARTY_KIND_PLURALS as PLURALS
 from vigil.web.auth import CsrfRejected, Forbidden, LoginRequired
 from vigil.web.frontend import find_node_modules, vendor_files
+from vigil.web.jobs import ExportJobs
 from vigil.web.queries import PartyNotFound, WorkspaceReader
 from vigil.web.secret_key import resolve_secret_key, secret_key_path
 
@@ -62,6 +63,7 @@ class WebContext:
     exports_dir: Path
     fiu_config: Path | None
     vendor: dict[str, Path]
+    jobs: ExportJobs = field(default_factory=ExportJobs)  # background exports
 
 
 def _version() -> str:
@@ -244,6 +246,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.vigil.jobs.shutdown()
         reader.close()
         store.close()
 

@@ -9,6 +9,7 @@ import secrets
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,8 +100,10 @@ def export_case_party(
     workspace: Path,
     exports_dir: Path,
     fiu_config: Path | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ExportFile:
-    """Write the `fmt` export of one party of `case` and record it in the audit trail."""
+    """Write the `fmt` export of one party of `case` and record it in the audit trail
+    (`progress(step, share)` hears how an evidence package is getting on)."""
     from vigil.reports.evidence import write_evidence_package
     from vigil.reports.goaml import write_goaml_report
 
@@ -121,7 +124,13 @@ def export_case_party(
         path = folder / f"{stem}.zip"
         with tempfile.TemporaryDirectory(dir=folder) as scratch:
             package = write_evidence_package(
-                workspace, party_id, Path(scratch) / stem, party_kind=party_kind
+                workspace,
+                party_id,
+                Path(scratch) / stem,
+                party_kind=party_kind,
+                case_reference=case.reference,
+                prepared_by=actor,
+                progress=progress,
             )
             _zip_folder(package.out, path)
     record_export(store, actor, case.id, fmt, (party_kind, party_id), path.name, sha256_of(path))

@@ -7,6 +7,7 @@ redirect, so every page works without JavaScript; htmx swaps in the parts that c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -416,6 +417,7 @@ def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
         "hashes": {e["file"]: e["sha256"] for e in recorded},
         "approved_export": approved_export(ctx.store, case.id),
         "fiu_config_set": ctx.fiu_config is not None,
+        "jobs": ctx.jobs.of_case(case.id, user.username) if user.can("export") else [],
     }
     return render(request, "case.html.j2", context, user=user)
 
@@ -512,6 +514,25 @@ def case_export(
     ctx = _ctx(request)
     case = _load_case(request, case_id)
     kind, _, party_id = party.partition(":")
+    if fmt == "evidence":  # seconds to minutes: in the background, progress on the case page
+
+        def work(progress: Callable[[str, float], None]) -> str:
+            made = export_case_party(
+                ctx.store,
+                user.username,
+                case,
+                fmt,
+                kind,
+                party_id,
+                workspace=ctx.workspace,
+                exports_dir=ctx.exports_dir,
+                progress=progress,
+            )
+            return made.name
+
+        ctx.jobs.start(case.id, user.username, fmt, party, work)
+        flash(request, "ok", "Evidence package being prepared: its progress is shown below.")
+        return _back(f"/cases/{case_id}#exports")
     try:
         made = export_case_party(
             ctx.store,
@@ -528,6 +549,14 @@ def case_export(
     except WorkflowError as error:
         flash(request, "error", str(error))
     return _back(f"/cases/{case_id}#exports")
+
+
+@router.get("/cases/{case_id}/jobs")
+def case_jobs(request: Request, user: MayExport, case_id: int) -> Response:
+    """The user's background exports of the case (the case page polls this while any runs)."""
+    _load_case(request, case_id)
+    jobs = _ctx(request).jobs.of_case(case_id, user.username)
+    return render(request, "_jobs.html.j2", {"jobs": jobs, "case_id": case_id}, user=user)
 
 
 @router.get("/cases/{case_id}/exports/{name}")
