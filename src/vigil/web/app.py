@@ -84,12 +84,31 @@ def _templates() -> Jinja2Templates:
     )
     env.globals["party_url"] = party_url
     env.globals["case_url"] = lambda case_id: f"/cases/{int(case_id)}"
-    env.filters["score"] = lambda value: "" if value is None else f"{float(value):.3f}"
+    env.filters["score"] = score_text
+    env.filters["points"] = points_text
     env.filters["money"] = lambda value: "" if value is None else f"{float(value):,.2f}"
     env.filters["when"] = lambda value: "" if value is None else value.strftime("%Y-%m-%d %H:%M")
     env.filters["label"] = lambda value: "" if value is None else str(value).replace("_", " ")
     env.filters["plural"] = lambda kind, count=2: kind if count == 1 else PLURALS.get(kind, kind)
     return Jinja2Templates(env=env)
+
+
+def score_text(value: float | None) -> str:
+    """A score with three decimals; a tiny one keeps two significant digits (0.000042),
+    so a low-risk party's figures do not all read 0.000."""
+    if value is None:
+        return ""
+    value = float(value)
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.3f}"
+    return f"{value:.2g}" if abs(value) >= 1e-4 else f"{value:.1e}"
+
+
+def points_text(value: float | None) -> str:
+    """A contribution with its sign: +0.412, +0.000042."""
+    if value is None:
+        return ""
+    return ("+" if float(value) >= 0 else "") + score_text(value)
 
 
 def party_url(kind: str, party_id: str, page: str = "") -> str:

@@ -57,6 +57,7 @@ from vigil.web.queries import (
     PartyNotFound,
     alert_queue,
     counterparties,
+    evening_window,
     party_names,
     party_profile,
     party_rows,
@@ -248,6 +249,7 @@ def party_page(
         "assignees": assignable_users(ctx.store),
         "cases": cases,
         "open_cases": [c for c in open_cases if c.id not in {x.id for x in cases}],
+        "evening_window": evening_window(),
     }
     return render(request, "party.html.j2", context, user=user)
 

@@ -6,6 +6,7 @@ one. The workspace is opened read-only once; each request reads through its own 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Iterator, Mapping
@@ -36,7 +37,23 @@ MAX_PAGE = 10**9  # beyond it the row offset no longer fits the database's integ
 # amount distribution bins, in the reporting currency (the 10-200 band is where the
 # typology's payments sit)
 AMOUNT_EDGES = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
-EVENING_HOURS = range(18, 24)
+
+
+@functools.cache
+def evening_window() -> tuple[int, int]:
+    """The beneficiary's evening as R5 counts it (the shipped catalogue's parameter, e.g.
+    17 to 1 o'clock): the party page highlights the same hours."""
+    from vigil.indicators.catalogue import load_catalogue
+
+    start, end = load_catalogue(None).parameters.beneficiary_evening_hours
+    return int(start), int(end)
+
+
+def evening_hours() -> list[int]:
+    start, end = evening_window()
+    return [h for h in range(24) if (start <= h < end if start < end else h >= start or h < end)]
+
+
 PARTY_ROWS = "web_party_rows"  # a temporary table, private to one request's cursor
 
 
@@ -425,7 +442,7 @@ def party_profile(
         "beneficiary_countries": sorted(countries, key=lambda c: -countries[c]),
         "amount_bins": bins,
         "amount_counts": amounts,
-        "evening_hours": list(EVENING_HOURS),
+        "evening_hours": evening_hours(),
     }
 
 
