@@ -91,6 +91,9 @@ def scan(
     accept_quarantine: Annotated[
         bool, typer.Option(help="Ingest whatever share of rows is quarantined.")
     ] = False,
+    max_name_length: Annotated[
+        int, typer.Option(min=1, help="Warn about names longer than this (characters).")
+    ] = 200,
     watchlist: Annotated[
         Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
     ] = None,
@@ -127,6 +130,7 @@ def scan(
         layout=layout,
         account_holder=account_holder,
         max_quarantine_share=None if accept_quarantine else max_quarantine / 100,
+        max_name_length=max_name_length,
     )
     summary = result.summary
     for warning in summary.get("warnings", []):

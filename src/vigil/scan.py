@@ -57,6 +57,7 @@ def scan(
     layout: Path | None = None,
     account_holder: str = "auto",
     max_quarantine_share: float | None = 0.05,
+    max_name_length: int | None = 200,
 ) -> ScanResult:
     started = time.perf_counter()
     out = Path(out)
@@ -96,6 +97,7 @@ def scan(
             layout=layout,
             account_holder=account_holder,
             max_quarantine_share=max_quarantine_share,
+            max_name_length=max_name_length,
         )
         step(1)
         resolved = resolve_entities(ws, config=resolution)

@@ -210,3 +210,18 @@ def test_too_much_quarantine_stops_the_run_with_the_main_reasons(
 
     result = ingest(ws, [source], quarantine_path=quarantine, max_quarantine_share=0.2)
     assert result.rows_ingested == 18
+
+
+def test_names_over_the_limit_are_kept_with_a_warning(ws: Workspace, tmp_path: Path) -> None:
+    source = write_payments_csv(
+        tmp_path / "p.csv", [{"txn_id": "L1", "sender_name": "Q" * 5000}, {"txn_id": "L2"}]
+    )
+
+    result = ingest(ws, [source], quarantine_path=tmp_path / "q.csv", max_name_length=200)
+
+    assert result.rows_ingested == 2
+    assert result.warnings == [
+        "1 payments have a name longer than 200 characters (the longest 5,000): kept whole, "
+        "shown cut in tables (--max-name-length sets the limit)"
+    ]
+    assert payments(ws)["L1"]["sender_name"] == "Q" * 5000

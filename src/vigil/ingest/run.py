@@ -97,6 +97,7 @@ def ingest(
     layout: Layout | Path | None = None,
     account_holder: str = "auto",
     max_quarantine_share: float | None = None,
+    max_name_length: int | None = 200,
 ) -> IngestResult:
     """Read, check and convert `inputs` into `workspace.payments`; rejected rows go to
     `quarantine_path`. Raises InputError (unreadable file, missing required column) or
@@ -105,7 +106,8 @@ def ingest(
     `layout` maps an institution's own CSV / Excel layout; ISO 20022 XML is recognised by
     its content (`account_holder` says which side a camt statement's owner is). When more
     than `max_quarantine_share` of the rows read would be quarantined, nothing is ingested:
-    QuarantineError with the main reasons (quarantine.csv is still written)."""
+    QuarantineError with the main reasons (quarantine.csv is still written). Names longer
+    than `max_name_length` characters are ingested with a warning."""
     if not inputs:
         raise InputError("no input files given")
     if account_holder not in {"sender", "beneficiary", "auto"}:
@@ -126,7 +128,13 @@ def ingest(
             account_holder=account_holder,  # type: ignore[arg-type]
         )
         result = _ingest_sources(
-            workspace, prepared.sources, quarantine_path, rates, reporting, max_quarantine_share
+            workspace,
+            prepared.sources,
+            quarantine_path,
+            rates,
+            reporting,
+            max_quarantine_share,
+            max_name_length,
         )
     result.warnings.extend(prepared.warnings)
     return result
@@ -139,6 +147,7 @@ def _ingest_sources(
     rates: FxRates,
     reporting: str,
     max_quarantine_share: float | None,
+    max_name_length: int | None = None,
 ) -> IngestResult:
     con = workspace.con
     quarantine_path = Path(quarantine_path)
@@ -161,6 +170,7 @@ def _ingest_sources(
             refused = run.too_much_quarantine(counts, max_quarantine_share)
             if refused is not None:
                 raise _Refused
+            long_names = run.long_names(max_name_length)
             inserted = run.insert()
             expected = sum(c["new"] for c in counts)
             if inserted != expected:  # a broken join would lose rows: never commit that
@@ -200,6 +210,7 @@ def _ingest_sources(
         reporting_currency=reporting,
         quarantine_path=quarantine_path,
         fx_rates=rates.source,
+        warnings=[long_names] if long_names else [],
     )
     for f in [*files, result]:
         assert f.rows_read == f.rows_ingested + f.rows_quarantined, f"rows lost: {f}"
@@ -432,6 +443,24 @@ FROM kept k JOIN payments p ON p.txn_id = k.txn_id
             f"{quarantined:,} of {read:,} rows ({quarantined / read:.0%}) would be quarantined, "
             f"more than {max_share:.0%}: {main}. Nothing was ingested; see quarantine.csv, fix "
             "the input or its layout (--layout), or pass --accept-quarantine"
+        )
+
+    def long_names(self, limit: int | None) -> str | None:
+        """A warning when ingested names are longer than `limit` characters (they are kept
+        whole; tables show them cut, reports wrap them)."""
+        if limit is None:
+            return None
+        longest_name = "greatest(length(sender_name), length(beneficiary_name))"
+        rows, longest = self.con.execute(
+            f"""SELECT count(*), max({longest_name})
+                FROM vigil_rows r ANTI JOIN vigil_outcome o USING (file_idx, row)
+                WHERE r.check_id = 0 AND {longest_name} > {int(limit)}"""
+        ).fetchall()[0]
+        if not rows:
+            return None
+        return (
+            f"{rows:,} payments have a name longer than {limit} characters (the longest "
+            f"{longest:,}): kept whole, shown cut in tables (--max-name-length sets the limit)"
         )
 
     def _counts(self) -> list[dict[str, int]]:
