@@ -73,7 +73,14 @@ def scan(
         "Writing alerts",
         "Indexing",
     ]
-    bar = Progress(console=Console(stderr=True), transient=True) if progress else nullcontext()
+    # A progress bar only on a terminal: elsewhere Rich leaves a blank line on stderr, in
+    # front of any error message.
+    stderr = Console(stderr=True)
+    bar = (
+        Progress(console=stderr, transient=True)
+        if progress and stderr.is_terminal
+        else nullcontext()
+    )
     with Workspace.open(workspace or out / "vigil.duckdb") as ws, bar as live:
         task = live.add_task(steps[0], total=len(steps)) if live else None
 

@@ -46,8 +46,9 @@ def test_scan_of_a_latin1_export_stops_with_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(export), "--out", str(tmp_path / "out")])
 
     assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")  # no blank line (or progress bar) before it
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("error: ") and "encoding: latin-1" in line
+    assert "encoding: latin-1" in line
 
 
 def test_scan_refuses_too_much_quarantine_unless_accepted(tmp_path: Path) -> None:

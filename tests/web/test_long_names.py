@@ -1,6 +1,6 @@
 """A 5,000-character name: the queue, the party page and the case page keep every control on
 screen at 1366 pixels (the name is cut with an ellipsis, its whole text in the tooltip), and
-the evidence PDF wraps it without losing a column of the payments table."""
+the evidence PDF wraps it in its summary and cuts it in its tables without losing a column."""
 
 from __future__ import annotations
 
@@ -121,4 +121,5 @@ def test_the_evidence_pdf_wraps_a_long_name_and_keeps_every_column(
     for header in ("Transaction", "Beneficiarylocation", "Amount", "Channel", "Narrative"):
         assert header in flat
     assert flat.count("schoolfees") >= 4  # the last column of every payment is there
-    assert LONG_SENDER in flat  # wrapped, not cut
+    assert LONG_SENDER in flat  # the summary wraps it whole
+    assert "Q" * 119 + "…" in flat  # the payment table cuts it

@@ -38,6 +38,7 @@ CHECKSUM_FILE = "manifest.sha256"
 CHARTS_DIR = "charts"
 # the network figure stays legible with this many nodes per ring; the tables list them all
 NETWORK_RING_MAX = 24
+CLIP_LENGTH = 120  # characters of a name, id or narrative in the PDF's tables
 
 # the columns of payments.csv, in order (the `payments` table has a few more)
 CSV_COLUMNS = [
@@ -361,7 +362,15 @@ def _template_env() -> Environment:
     )
     env.filters["money"] = _money
     env.filters["when"] = _when
+    env.filters["clip"] = _clip
+    env.globals["clip_length"] = CLIP_LENGTH
     return env
+
+
+def _clip(value: object) -> str:
+    """Text for a table cell of the PDF: a 5,000-character name would fill pages per row."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= CLIP_LENGTH else text[: CLIP_LENGTH - 1] + "…"
 
 
 def render_evidence_html(
