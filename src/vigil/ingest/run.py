@@ -430,7 +430,7 @@ FROM kept k JOIN payments p ON p.txn_id = k.txn_id
             return None
         reasons = self.con.execute(
             """SELECT bad_column, reason, count(*) AS n FROM (
-                   SELECT bad_column, regexp_replace(reason, ', first seen in .*', '')
+                   SELECT bad_column, regexp_replace(reason, ', first seen in .*', '') AS reason
                    FROM vigil_outcome WHERE status = 'quarantined'
                    UNION ALL SELECT bad_column, regexp_replace(reason, '[(].*', '')
                    FROM vigil_rejected)
