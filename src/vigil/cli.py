@@ -19,6 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: Rich's panels cut option help with "…" on an 80-column terminal, and
+    # usage errors become a box instead of a line.
+    rich_markup_mode=None,
 )
 
 
@@ -69,12 +72,36 @@ def evaluate(
 @user_errors
 def scan(
     inputs: Annotated[
-        list[Path], typer.Argument(help="Payment files: CSV, CSV.gz or Parquet (one dataset).")
-    ],
-    out: Annotated[Path, typer.Option(help="Folder for alerts.csv, alerts.json, quarantine.csv.")],
+        list[Path] | None,
+        typer.Argument(
+            help="Payment files or folders: CSV, CSV.gz, Parquet, Excel (.xlsx, with a layout) "
+            "or ISO 20022 XML (.xml, .xml.gz); one dataset.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for alerts.csv, alerts.json, quarantine.csv.")
+    ] = None,
     workspace: Annotated[
         Path | None, typer.Option(help="DuckDB workspace file (default: OUT/vigil.duckdb).")
     ] = None,
+    layout: Annotated[
+        Path | None,
+        typer.Option(help="Layout YAML of the export (see `vigil layout suggest FILE`)."),
+    ] = None,
+    account_holder: Annotated[
+        str,
+        typer.Option(help="camt statements: the owner is the sender, beneficiary or auto."),
+    ] = "auto",
+    max_quarantine: Annotated[
+        float, typer.Option(min=0, max=100, help="Stop when more than this % is quarantined.")
+    ] = 5.0,
+    accept_quarantine: Annotated[
+        bool, typer.Option(help="Ingest whatever share of rows is quarantined.")
+    ] = False,
+    max_name_length: Annotated[
+        int, typer.Option(min=1, help="Warn about names longer than this (characters).")
+    ] = 200,
     watchlist: Annotated[
         Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
     ] = None,
@@ -107,6 +134,9 @@ def scan(
     from vigil.ingest.validate import TimeRange
     from vigil.scan import scan as run_scan
 
+    if not inputs or out is None:
+        missing = "INPUT" if not inputs else "--out DIR"
+        raise VigilError(f"missing {missing}: vigil scan INPUT... --out DIR (see --help)")
     default = TimeRange.default()
     time_range = TimeRange(
         earliest.date() if earliest else default.earliest,
@@ -114,7 +144,6 @@ def scan(
     )
     if time_range.earliest > time_range.latest:
         raise VigilError(f"--earliest {time_range.earliest} is after --latest {time_range.latest}")
-
     if model is not None:
         from vigil.scoring.model_build import resolve_model
 
@@ -129,10 +158,16 @@ def scan(
         model=model,
         progress=True,
         time_range=time_range,
+        layout=layout,
+        account_holder=account_holder,
+        max_quarantine_share=None if accept_quarantine else max_quarantine / 100,
+        max_name_length=max_name_length,
     )
     summary = result.summary
     if "message" in summary:
         err_console.print(summary["message"])
+    for warning in summary.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     console.print(
         f"Read {summary['rows_read']:,} rows: {summary['rows_ingested']:,} ingested, "
         f"{summary['rows_quarantined']:,} quarantined. Scored "
@@ -165,8 +200,10 @@ def demo(
     run_demo(out, senders=senders, seed=seed, console=console, use_model=model)
 
 
-report_app = typer.Typer(help="Reports for one party: goAML STR, evidence package.")
-export_app = typer.Typer(help="Exports for partner agencies.")
+report_app = typer.Typer(
+    help="Reports for one party: goAML STR, evidence package.", rich_markup_mode=None
+)
+export_app = typer.Typer(help="Exports for partner agencies.", rich_markup_mode=None)
 app.add_typer(report_app, name="report")
 app.add_typer(export_app, name="export")
 
@@ -276,6 +313,7 @@ def network(
 from vigil.api.keys_cli import api_keys_app  # noqa: E402
 from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
 from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
+from vigil.ingest.layout_cli import layout_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
@@ -283,6 +321,7 @@ app.add_typer(api_keys_app, name="api-keys")
 app.add_typer(audit_app, name="audit")
 app.command("backtest")(backtest_command)
 app.add_typer(cases_app, name="cases")
+app.add_typer(layout_app, name="layout")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")

@@ -15,3 +15,7 @@ class InputError(VigilError):
 
 class ConfigError(VigilError):
     """A scenario, catalogue, watchlist or FIU config is invalid."""
+
+
+class QuarantineError(VigilError):
+    """A run would quarantine more of its rows than the user allowed."""

@@ -50,6 +50,10 @@ def scan(
     model: Path | None = None,
     progress: bool = False,
     time_range: TimeRange | None = None,
+    layout: Path | None = None,
+    account_holder: str = "auto",
+    max_quarantine_share: float | None = 0.05,
+    max_name_length: int | None = 200,
 ) -> ScanResult:
     started = time.perf_counter()
     out = private_folder(Path(out))
@@ -66,6 +70,10 @@ def scan(
             resolution=resolution,
             model=model,
             time_range=time_range,
+            layout=layout,
+            account_holder=account_holder,
+            max_quarantine_share=max_quarantine_share,
+            max_name_length=max_name_length,
             increment=increment.can_increment(ws, catalogue),
         )
         ws.mark_scan_started()

@@ -16,19 +16,31 @@ def open_case(store: CaseStore, actor: str = "ana") -> Case:
     return workflow.create_case(store, actor, "Evening payments to one wallet", PARTIES)
 
 
+EXPORT = ("20260101T000000Z-abcdef-goaml-sender-S-17.xml", "ab" * 32)
+
+
 def drafted(store: CaseStore, creator: str = "ana", drafter: str = "ben") -> Case:
     case = open_case(store, creator)
     workflow.transition(store, creator, case.id, "in_review")
     workflow.transition(store, creator, case.id, "escalated")
     if drafter != creator:  # only those who work a case (and supervisors) see it
         workflow.assign(store, creator, case.id, drafter)
+    workflow.record_export(store, drafter, case.id, "goaml", PARTIES[0], *EXPORT)
     return workflow.transition(store, drafter, case.id, "report_drafted")
+
+
+def approve(store: CaseStore, actor: str, case: Case) -> Case:
+    """Approve the export the drafter made, by its file name and SHA-256."""
+    file, sha256 = EXPORT
+    return workflow.transition(
+        store, actor, case.id, "approved", export_file=file, export_sha256=sha256
+    )
 
 
 def test_a_case_goes_from_new_to_filed_with_every_step_recorded(team: CaseStore) -> None:
     case = drafted(team)
     assert case.reference.startswith("C-") and case.reference.endswith(f"-{case.id:04d}")
-    workflow.transition(team, "sam", case.id, "approved")
+    approve(team, "sam", case)
     filed = workflow.transition(team, "sue", case.id, "filed")
     assert filed.status == "filed"
     assert [(e.actor, e.from_status, e.to_status) for e in filed.events] == [
@@ -93,6 +105,8 @@ def test_a_step_outside_the_workflow_is_refused(
 ) -> None:
     case = open_case(team)
     for status in status_path:
+        if status == "report_drafted":
+            workflow.record_export(team, "ana", case.id, "evidence", PARTIES[0], *EXPORT)
         workflow.transition(team, "ana", case.id, status)
     with pytest.raises(WorkflowError, match=message):
         workflow.transition(team, "sam", case.id, to_status)
@@ -108,7 +122,7 @@ def test_roles_limit_who_moves_a_case(team: CaseStore) -> None:
     with pytest.raises(PermissionDenied, match="adm"):
         workflow.add_note(team, "adm", case.id, "admins do not work cases")
     with pytest.raises(PermissionDenied, match="not an active user"):
-        workflow.transition(team, "mallory", case.id, "approved")
+        approve(team, "mallory", case)
     with pytest.raises(CaseNotFound, match="no case 999"):
         workflow.transition(team, "sam", 999, "approved")
 
@@ -117,17 +131,17 @@ def test_the_creator_may_not_approve_their_own_case(team: CaseStore) -> None:
     case = drafted(team, creator="sam", drafter="ben")
     assert "approved" not in workflow.allowed_transitions(team, "sam", case.id)
     with pytest.raises(PermissionDenied, match="four eyes: sam opened case"):
-        workflow.transition(team, "sam", case.id, "approved")
+        approve(team, "sam", case)
     assert workflow.allowed_transitions(team, "sue", case.id) == ["approved", "escalated", "closed"]
-    assert workflow.transition(team, "sue", case.id, "approved").status == "approved"
+    assert approve(team, "sue", case).status == "approved"
 
 
 def test_the_supervisor_who_drafted_may_not_approve(team: CaseStore) -> None:
     case = drafted(team, creator="ana", drafter="sue")
     with pytest.raises(PermissionDenied, match="four eyes: sue drafted the report"):
-        workflow.transition(team, "sue", case.id, "approved")
+        approve(team, "sue", case)
     assert workflow.get_case(team, case.id).status == "report_drafted"
-    workflow.transition(team, "sam", case.id, "approved")
+    approve(team, "sam", case)
 
 
 def test_changes_requested_sends_the_draft_back_and_the_new_drafter_counts(
@@ -137,12 +151,12 @@ def test_changes_requested_sends_the_draft_back_and_the_new_drafter_counts(
     workflow.transition(team, "sue", case.id, "escalated")  # changes requested
     workflow.assign(team, "sue", case.id, "ben")
     workflow.transition(team, "ben", case.id, "report_drafted")
-    assert workflow.transition(team, "sam", case.id, "approved").status == "approved"
+    assert approve(team, "sam", case).status == "approved"
 
 
 def test_only_a_supervisor_files_an_approved_case(team: CaseStore) -> None:
     case = drafted(team)
-    workflow.transition(team, "sam", case.id, "approved")
+    approve(team, "sam", case)
     with pytest.raises(PermissionDenied, match=r"ana \(analyst\) may not move .* to filed"):
         workflow.transition(team, "ana", case.id, "filed")
     assert workflow.transition(team, "sam", case.id, "filed").status == "filed"
@@ -226,7 +240,7 @@ def test_a_refused_change_leaves_no_trace(team: CaseStore) -> None:
 def test_no_party_joins_a_case_after_its_approval(team: CaseStore) -> None:
     case = drafted(team)
     workflow.add_party(team, "ana", case.id, "sender", "S-18")  # the approver will see it
-    workflow.transition(team, "sam", case.id, "approved")
+    approve(team, "sam", case)
     with pytest.raises(WorkflowError, match=r"four eyes: .* is approved"):
         workflow.add_party(team, "ana", case.id, "sender", "S-19")
     workflow.add_party(team, "ana", case.id, "sender", "S-18")  # already on it: no change
@@ -264,3 +278,54 @@ def test_a_case_id_too_large_for_the_database_is_no_case(team: CaseStore) -> Non
     assert workflow.get_case(team, 10**20) is None
     with pytest.raises(CaseNotFound):
         workflow.add_note(team, "ana", 10**20, "no such case")
+
+
+def test_no_report_drafted_without_an_export(team: CaseStore) -> None:
+    case = open_case(team)
+    workflow.transition(team, "ana", case.id, "in_review")
+    workflow.transition(team, "ana", case.id, "escalated")
+
+    assert "report_drafted" not in workflow.allowed_transitions(team, "ana", case.id)
+    with pytest.raises(WorkflowError, match="has no export yet"):
+        workflow.transition(team, "ana", case.id, "report_drafted")
+
+    workflow.record_export(team, "ana", case.id, "evidence", PARTIES[0], *EXPORT)
+    assert "report_drafted" in workflow.allowed_transitions(team, "ana", case.id)
+    assert workflow.transition(team, "ana", case.id, "report_drafted").status == "report_drafted"
+
+
+def test_an_approval_names_the_exported_file_and_its_hash(team: CaseStore) -> None:
+    case = drafted(team)
+    file, sha256 = EXPORT
+
+    with pytest.raises(WorkflowError, match="names the exported file and its SHA-256"):
+        workflow.transition(team, "sam", case.id, "approved")
+    with pytest.raises(WorkflowError, match="has no export"):
+        workflow.transition(
+            team, "sam", case.id, "approved", export_file=file, export_sha256="cd" * 32
+        )
+    assert workflow.get_case(team, case.id).status == "report_drafted"
+
+    approve(team, "sam", case)
+    [entry] = [
+        e
+        for e in audit.entries(team, target=f"case:{case.id}")
+        if e.action == "case.transition" and audit.detail_of(e)["to"] == "approved"
+    ]
+    assert audit.detail_of(entry)["file"] == file and audit.detail_of(entry)["sha256"] == sha256
+
+
+def test_a_filed_case_is_final_and_its_alerts_are_reported(team: CaseStore) -> None:
+    case = drafted(team)
+    approve(team, "sam", case)
+    workflow.transition(team, "sue", case.id, "filed")
+
+    assert workflow.allowed_transitions(team, "sam", case.id) == []
+    with pytest.raises(WorkflowError, match="cannot move to closed"):
+        workflow.transition(
+            team, "ana", case.id, "closed", disposition="confirmed", reason="reported"
+        )
+    with pytest.raises(WorkflowError, match="its parties are fixed"):
+        workflow.add_party(team, "ana", case.id, "beneficiary", "W-77")
+    states = workflow.alert_states(team)
+    assert {states[p].status for p in PARTIES} == {"reported"}

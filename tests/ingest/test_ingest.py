@@ -298,7 +298,9 @@ def test_optional_columns_may_be_left_out(load: Callable[..., Loaded], tmp_path:
     ("name", "content", "message"),
     [
         ("absent.csv", None, "no such file"),
-        ("payments.xlsx", b"PK\x03\x04", "unsupported file type"),
+        ("payments.pdf", b"%PDF-1.4", "unsupported file type"),
+        ("payments.xlsx", b"PK\x03\x04", "cannot read the Excel workbook"),
+        ("payments.xml", b"<Document><unclosed>", "not well-formed XML"),
         ("empty.csv", b"", "empty file"),
         ("broken.csv.gz", b"not gzip at all", "cannot read the file"),
         ("broken.parquet", b"PAR1 not really parquet", "cannot read the Parquet file"),
@@ -320,11 +322,19 @@ def test_an_unreadable_file_stops_the_run_with_one_line(
     assert count(ws) == 0  # the good file was not half-ingested
 
 
-def test_a_folder_is_not_an_input(ws: Workspace, tmp_path: Path) -> None:
+def test_a_folder_stands_for_the_payment_files_in_it(ws: Workspace, tmp_path: Path) -> None:
     folder = tmp_path / "dir.csv"
     folder.mkdir()
-    with pytest.raises(InputError, match="not a file"):
+    with pytest.raises(InputError, match="folder holds no CSV, Parquet, Excel or XML files"):
         ingest(ws, [folder], quarantine_path=tmp_path / "q.csv")
+
+    write_payments_csv(folder / "a.csv", [{"txn_id": "A1"}])
+    write_payments_csv(folder / "b.csv", [{"txn_id": "B1"}])
+    (folder / "notes.txt").write_text("not payments")
+    result = ingest(ws, [folder], quarantine_path=tmp_path / "q.csv")
+
+    assert [f.path.name for f in result.files] == ["a.csv", "b.csv"]
+    assert count(ws) == 2
 
 
 # --- formats ------------------------------------------------------------------------------

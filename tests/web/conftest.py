@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from vigil.cases.store import CaseStore
 from vigil.cases.users import add_user
+from vigil.reports.fiu_config import example_config_path
 from vigil.scan import scan
 from vigil.synth import generate
 from vigil.workspace import Workspace
@@ -88,10 +89,29 @@ def app(site: WebSite):
         secret_key="test-secret-key-" + "x" * 32,
         secure_cookies=False,  # the test client talks plain http
         exports_dir=site.exports,
+        fiu_config=example_config_path(),  # goAML drafts need one (the app refuses without)
     )
     yield app
     app.state.vigil.reader.close()
     app.state.vigil.store.close()
+
+
+def export_and_draft(client: Browser, case_id: int, party: str) -> tuple[str, str]:
+    """Write the case's goAML draft for `party` ("sender:ID"), move the case to
+    report_drafted, and return the export's (file, sha256) an approver signs off."""
+    kind, _, party_id = party.partition(":")
+    made = client.api(
+        "POST",
+        f"/api/cases/{case_id}/exports",
+        json={"format": "goaml", "party": {"kind": kind, "party_id": party_id}},
+    )
+    assert made.status_code == 201, made.text
+    moved = client.api(
+        "POST", f"/api/cases/{case_id}/transitions", json={"to_status": "report_drafted"}
+    )
+    assert moved.status_code == 200, moved.text
+    export = client.api("GET", f"/api/cases/{case_id}").json()["recorded_exports"][0]
+    return export["file"], export["sha256"]
 
 
 class Browser:

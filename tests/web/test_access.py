@@ -8,7 +8,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import PASSWORD, login_token
+from tests.web.conftest import PASSWORD, export_and_draft, login_token
 from vigil.cases import audit
 
 PUBLIC = {"/login", "/vendor/{name}"}
@@ -159,9 +159,11 @@ def test_auditor_and_admin_cannot_triage_open_or_move_cases(login, site, usernam
     assert sup.api("GET", f"/api/cases/{case_id}").json()["status"] == "new"
 
 
-def test_analyst_cannot_approve_or_see_the_audit_trail(login) -> None:
+def test_analyst_cannot_approve_or_see_the_audit_trail(login, site) -> None:
     ana, sup = login("ana"), login("sup")
-    case_id = ana.api("POST", "/api/cases", json={"title": "analyst's case"}).json()["id"]
+    party = {"kind": "sender", "party_id": site.top_sender}
+    made = ana.api("POST", "/api/cases", json={"title": "analyst's case", "parties": [party]})
+    case_id = made.json()["id"]
     for status in ("in_review", "escalated"):
         assert (
             ana.api(
@@ -169,12 +171,7 @@ def test_analyst_cannot_approve_or_see_the_audit_trail(login) -> None:
             ).status_code
             == 200
         )
-    assert (
-        sup.api(
-            "POST", f"/api/cases/{case_id}/transitions", json={"to_status": "report_drafted"}
-        ).status_code
-        == 200
-    )
+    export_and_draft(sup, case_id, f"sender:{site.top_sender}")
     refused = ana.api("POST", f"/api/cases/{case_id}/transitions", json={"to_status": "approved"})
     assert refused.status_code == 403
     page = ana.post(

@@ -166,18 +166,21 @@ def test_case_escalated_refused_to_its_opener_approved_by_another_supervisor(
     case_path = page.url.removeprefix(server)
     assert page.inner_text("#case-status") == "new"
 
-    for button, status in (
-        ("in_review", "in review"),
-        ("escalated", "escalated"),
-        ("report_drafted", "report drafted"),
-    ):
+    for button, status in (("in_review", "in review"), ("escalated", "escalated")):
         page.click(f"button[data-to={button}]")
         page.wait_for_function(
             "s => document.getElementById('case-status').textContent === s", arg=status
         )
-    page.click("button[data-to=approved]")
-    refusal = page.locator(".flash-error").inner_text()
-    assert "four eyes" in refusal
+    # No report drafted without an export: the button waits for the goAML draft.
+    assert page.locator("button[data-to=report_drafted]").is_disabled()
+    page.click("button.export-goaml")
+    page.wait_for_selector(".flash-ok")
+    page.click("button[data-to=report_drafted]")
+    page.wait_for_function(
+        "() => document.getElementById('case-status').textContent === 'report drafted'"
+    )
+    # Four eyes: the drafter's Approve button is there but disabled.
+    assert page.locator("button[data-to=approved]").is_disabled()
     assert page.inner_text("#case-status") == "report drafted"
     _shot(page, "case-refused.png")
     page.context.close()

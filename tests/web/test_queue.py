@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from tests.web.conftest import query
 from vigil.cases.workflow import set_alert_state
 
@@ -18,7 +20,7 @@ def test_queue_ranks_every_party_by_score(login, site) -> None:
     scores = [a["score"] for a in body["alerts"]]
     assert scores == sorted(scores, reverse=True)
     top = _alerts(
-        site, "SELECT party_id FROM alerts ORDER BY score DESC, party_kind, party_id LIMIT 1"
+        site, "SELECT party_id FROM alerts ORDER BY score DESC, rank, party_kind, party_id LIMIT 1"
     )
     assert body["alerts"][0]["party_id"] == top[0][0]
 
@@ -77,3 +79,20 @@ def test_queue_page_filters_and_htmx_partial(login, site) -> None:
     assert "page 2 of" in partial.text
     bad = ana.get("/queue?min_score=high")
     assert bad.status_code == 400 and "min_score must be a number" in bad.text
+
+
+def test_equal_scores_follow_the_rank(login) -> None:
+    ana = login("ana")
+    rows = ana.api("GET", "/api/alerts?kind=sender&sort=score&per_page=200").json()["alerts"]
+    pairs = itertools.pairwise(rows)
+    ties = [(a["rank"], b["rank"]) for a, b in pairs if a["score"] == b["score"]]
+    assert ties and all(first < second for first, second in ties)
+
+
+def test_each_indicator_is_offered_once_with_its_statement(login) -> None:
+    import re
+
+    page = login("ana").get("/queue").text
+    offered = re.findall(r'<option value="([A-Z][0-9]+)"', page)
+    assert "N1" in offered and len(offered) == len(set(offered))
+    assert re.search(r'<span class="chip" title="[^"]+: [^"]+">', page)

@@ -1,10 +1,13 @@
 """Cases and alert triage, with the workflow's rules enforced here (not only in the UI).
 
 new → in_review → escalated → report_drafted → approved → filed; any status but closed →
-closed with a disposition. A supervisor may send a case back: report_drafted → escalated
-("changes requested") and escalated → in_review. Four eyes: a case is approved by a
-supervisor who neither created it nor moved it to report_drafted; only a supervisor files,
-and only an approved case. Each function takes the acting username and appends the audit
+closed with a disposition (a filed case is final). A supervisor may send a case back:
+report_drafted → escalated ("changes requested") and escalated → in_review. A case is
+report_drafted only once an export of it exists (goAML STR or evidence package), and an
+approval names the exported file and its SHA-256: the approver signs off that file. Four
+eyes: a case is approved by a supervisor who neither created it nor moved it to
+report_drafted; only a supervisor files, and only an approved case; filing marks the
+parties' alerts `reported`. Each function takes the acting username and appends the audit
 entry itself, in the same transaction as the change.
 """
 
@@ -23,6 +26,7 @@ from vigil.cases.errors import CaseNotFound, PermissionDenied, WorkflowError
 from vigil.cases.models import (
     PARTY_KINDS,
     AlertState,
+    AuditEntry,
     Case,
     CaseEvent,
     CaseNote,
@@ -46,11 +50,14 @@ __all__ = [
     "add_party",
     "alert_states",
     "allowed_transitions",
+    "approved_export",
     "assign",
+    "case_exports",
     "create_case",
     "get_case",
     "list_cases",
     "may_see_case",
+    "record_export",
     "require_case_access",
     "set_alert_state",
     "transition",
@@ -59,7 +66,8 @@ __all__ = [
 STATUSES = ("new", "in_review", "escalated", "report_drafted", "approved", "filed", "closed")
 OPEN_STATUSES = STATUSES[:-1]
 DISPOSITIONS = ("false_positive", "legitimate", "confirmed", "duplicate")
-ALERT_STATUSES = ("new", "in_review", "dismissed", "case_opened")
+ALERT_STATUSES = ("new", "in_review", "dismissed", "case_opened", "reported")
+EXPORT_ACTIONS = ("export.goaml", "export.evidence")
 APPROVED_STATUSES = ("approved", "filed")  # a second supervisor has signed the parties off
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +86,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("approved", "filed"): "file",
     ("report_drafted", "escalated"): "approve",  # changes requested
     ("escalated", "in_review"): "approve",  # sent back for more review
-    **{(status, "closed"): "edit_case" for status in OPEN_STATUSES},
+    **{(status, "closed"): "edit_case" for status in OPEN_STATUSES if status != "filed"},
 }
 
 
@@ -282,12 +290,14 @@ def allowed_transitions(store: CaseStore, actor: str, case_id: int) -> list[str]
     with store.session() as session:
         user = _active_user(session, actor)
         case = _case(session, case_id, user)
+        exported = bool(_exports(session, case.id)) if case.status == "escalated" else True
         return [
             to
             for (frm, to), permission in TRANSITIONS.items()
             if frm == case.status
             and can(user.role, permission)
             and _four_eyes_problem(session, case, actor, to) is None
+            and (to != "report_drafted" or exported)
         ]
 
 
@@ -301,8 +311,13 @@ def transition(
     disposition: str | None = None,
     reason: str | None = None,
     legitimate_population: str | None = None,
+    export_file: str | None = None,
+    export_sha256: str | None = None,
 ) -> Case:
-    """Move a case to `to_status`, enforcing roles, four eyes and the dispositions."""
+    """Move a case to `to_status`, enforcing roles, four eyes and the dispositions.
+
+    Approving names the export signed off (`export_file`, `export_sha256`: one of the
+    case's recorded exports)."""
     if to_status not in STATUSES:
         raise WorkflowError(f"unknown case status {to_status!r}: one of {', '.join(STATUSES)}")
     reason = (reason or "").strip() or None
@@ -327,6 +342,7 @@ def transition(
         problem = _four_eyes_problem(session, case, actor, to_status)
         if problem is not None:
             raise PermissionDenied(problem)
+        approved_export = _check_exports(session, case, to_status, export_file, export_sha256)
         from_status, now = case.status, utcnow()
         case.status, case.updated_at = to_status, now
         if to_status == "closed":
@@ -339,6 +355,11 @@ def transition(
             )
         )
         detail: dict[str, Any] = {"from": from_status, "to": to_status}
+        if approved_export is not None:
+            detail["file"], detail["sha256"] = approved_export["file"], approved_export["sha256"]
+        if to_status == "filed":  # triage follows the case: its alerts have been reported
+            for party in case.parties:
+                _put_alert_state(session, actor, party.party_kind, party.party_id, "reported", None)
         if to_status == "closed":
             detail["disposition"] = disposition
             if legitimate_population:
@@ -346,6 +367,100 @@ def transition(
         audit.record(session, actor, "case.transition", _target(case.id), detail)
         session.flush()
         return _reloaded(session, case.id)
+
+
+def record_export(
+    store: CaseStore,
+    actor: str,
+    case_id: int,
+    fmt: str,
+    party: tuple[str, str],
+    file: str,
+    sha256: str,
+) -> None:
+    """Record that `actor` exported `file` (goaml or evidence) of one party of the case."""
+    if f"export.{fmt}" not in EXPORT_ACTIONS:
+        raise WorkflowError(f"unknown export {fmt!r}: goaml or evidence")
+    with store.session() as session:
+        case = _case(session, case_id, _active_user(session, actor))
+        audit.record(
+            session,
+            actor,
+            f"export.{fmt}",
+            _target(case.id),
+            {"party": list(party), "file": file, "sha256": sha256},
+        )
+
+
+def case_exports(store: CaseStore, case_id: int) -> list[dict[str, Any]]:
+    """The case's recorded exports, newest first: format, party, file, sha256, by, at."""
+    with store.session() as session:
+        return _exports(session, case_id)
+
+
+def approved_export(store: CaseStore, case_id: int) -> dict[str, Any] | None:
+    """The export the latest approval of the case signed off ({file, sha256}), if any."""
+    with store.session() as session:
+        entries = session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.target == _target(case_id), AuditEntry.action == "case.transition")
+            .order_by(AuditEntry.seq.desc())
+        ).scalars()
+        for entry in entries:
+            detail = audit.detail_of(entry)
+            if detail.get("to") == "approved" and detail.get("file"):
+                return {"file": detail["file"], "sha256": detail["sha256"]}
+    return None
+
+
+def _exports(session: Session, case_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(AuditEntry)
+        .where(AuditEntry.target == _target(case_id), AuditEntry.action.in_(EXPORT_ACTIONS))
+        .order_by(AuditEntry.seq.desc())
+    ).scalars()
+    return [
+        {
+            **audit.detail_of(entry),
+            "format": entry.action.removeprefix("export."),
+            "by": entry.actor,
+            "at": entry.at,
+        }
+        for entry in rows
+    ]
+
+
+def _check_exports(
+    session: Session,
+    case: Case,
+    to_status: str,
+    export_file: str | None,
+    export_sha256: str | None,
+) -> dict[str, Any] | None:
+    """Refuse a draft without an export and an approval that names no exported file; the
+    export approved, when approving."""
+    if to_status not in {"report_drafted", "approved"}:
+        if export_file or export_sha256:
+            raise WorkflowError("an exported file is named only when approving a case")
+        return None
+    exports = _exports(session, case.id)
+    if to_status == "report_drafted":
+        if not exports:
+            raise WorkflowError(
+                f"case {case.reference} has no export yet: draft the STR (goAML) or the "
+                "evidence package first"
+            )
+        return None
+    if not export_file or not export_sha256:
+        raise WorkflowError(
+            f"approving case {case.reference} names the exported file and its SHA-256"
+        )
+    for export in exports:
+        if export.get("file") == export_file and export.get("sha256") == export_sha256:
+            return export
+    raise WorkflowError(
+        f"case {case.reference} has no export {export_file!r} with SHA-256 {export_sha256[:12]}…"
+    )
 
 
 def set_alert_state(

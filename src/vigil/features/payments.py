@@ -91,6 +91,10 @@ def payment_facts(
         .left_join(beneficiaries, "beneficiary_id")
     )
     sender_local = local.ts_utc + local.sender_utc_offset_minutes.cast("int32").as_interval("m")
+    # A payment known only by its date (ISO 20022 booking dates: ts_precision "date" in
+    # `extra`) has no hour: hour-of-day facts are unknown (NULL), not noon.
+    dated = local.extra["ts_precision"].str.fill_null("") == "date"
+    no_hour = ibis.null().cast("boolean")
     beneficiary_local = local.ts_utc + local.offset_minutes.fill_null(0).as_interval("m")
     # Only what features read: names and texts stay in `payments`, facts stay narrow.
     return local.select(
@@ -110,9 +114,15 @@ def payment_facts(
         small=(local.amount_reporting >= lo) & (local.amount_reporting <= hi),
         foreign=local.sender_country != local.beneficiary_country,
         demand=local.sender_country.isin(params.demand_countries),
-        beneficiary_evening=hour_in(beneficiary_local.hour(), params.beneficiary_evening_hours),
-        sender_night=hour_in(sender_local.hour(), params.sender_night_hours),
-        sender_evening=hour_in(sender_local.hour(), params.sender_evening_hours),
+        beneficiary_evening=ibis.ifelse(
+            dated, no_hour, hour_in(beneficiary_local.hour(), params.beneficiary_evening_hours)
+        ),
+        sender_night=ibis.ifelse(
+            dated, no_hour, hour_in(sender_local.hour(), params.sender_night_hours)
+        ),
+        sender_evening=ibis.ifelse(
+            dated, no_hour, hour_in(sender_local.hour(), params.sender_evening_hours)
+        ),
         sender_day=sender_local.date(),
         month=local.ts_utc.truncate("M").date(),
         round_amount=(local.amount % 5) == 0,

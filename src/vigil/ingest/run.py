@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,12 +18,12 @@ from typing import Any
 
 import duckdb
 
-from vigil.errors import ConfigError, InputError
+from vigil.errors import ConfigError, InputError, QuarantineError
 from vigil.geo import currency_codes
 from vigil.ingest.fx import FxRates, load_fx_rates
+from vigil.ingest.layout import Layout, load_layout
 from vigil.ingest.read import (
     InputFile,
-    inspect_input,
     reader_error,
     rejects_tables,
     source_sql,
@@ -76,6 +77,7 @@ class IngestResult:
     reporting_currency: str = "USD"
     quarantine_path: Path | None = None
     fx_rates: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,17 +96,64 @@ def ingest(
     fx_rates: Path | None = None,
     reporting_currency: str = "USD",
     time_range: TimeRange | None = None,
+    layout: Layout | Path | None = None,
+    account_holder: str = "auto",
+    max_quarantine_share: float | None = None,
+    max_name_length: int | None = 200,
 ) -> IngestResult:
     """Read, check and convert `inputs` into `workspace.payments`; rejected rows go to
     `quarantine_path`. Raises InputError (unreadable file, missing required column) or
-    ConfigError (bad rate file, reporting currency) before anything is written."""
+    ConfigError (bad rate file, reporting currency, layout) before anything is written.
+
+    `layout` maps an institution's own CSV / Excel layout; ISO 20022 XML is recognised by
+    its content (`account_holder` says which side a camt statement's owner is). When more
+    than `max_quarantine_share` of the rows read would be quarantined, nothing is ingested:
+    QuarantineError with the main reasons (quarantine.csv is still written). Names longer
+    than `max_name_length` characters are ingested with a warning."""
     if not inputs:
         raise InputError("no input files given")
+    if account_holder not in {"sender", "beneficiary", "auto"}:
+        raise ConfigError(f"account holder {account_holder!r}: use sender, beneficiary or auto")
+    if layout is not None and not isinstance(layout, Layout):
+        layout = load_layout(Path(layout))
     reporting = reporting_currency.strip().upper()
     rates = load_fx_rates(fx_rates)
     _check_reporting_currency(workspace, rates, reporting)
+    with tempfile.TemporaryDirectory(prefix="vigil-ingest-") as scratch:
+        from vigil.ingest.sources import prepare
+
+        prepared = prepare(
+            workspace.con,
+            list(inputs),
+            Path(scratch),
+            layout=layout,
+            account_holder=account_holder,  # type: ignore[arg-type]
+        )
+        result = _ingest_sources(
+            workspace,
+            prepared.sources,
+            quarantine_path,
+            rates,
+            reporting,
+            max_quarantine_share,
+            max_name_length,
+            time_range or TimeRange.default(),
+        )
+    result.warnings.extend(prepared.warnings)
+    return result
+
+
+def _ingest_sources(
+    workspace: Workspace,
+    sources: list[InputFile],
+    quarantine_path: Path,
+    rates: FxRates,
+    reporting: str,
+    max_quarantine_share: float | None,
+    max_name_length: int | None,
+    time_range: TimeRange,
+) -> IngestResult:
     con = workspace.con
-    sources = [inspect_input(con, Path(path)) for path in inputs]
     quarantine_path = Path(quarantine_path)
     try:
         quarantine_path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +161,8 @@ def ingest(
         raise InputError(f"{quarantine_path}: cannot create its folder: {error}") from error
     partial = quarantine_path.with_name(quarantine_path.name + ".part")
 
-    run = _Run(con, sources, rates, reporting, time_range or TimeRange.default())
+    run = _Run(con, sources, rates, reporting, time_range)
+    refused: str | None = None
     try:
         # Staging only fills this connection's temporary tables (outside the transaction:
         # row numbers come from their committed row ids); the workspace changes below, in
@@ -121,12 +171,18 @@ def ingest(
         with workspace.transaction():
             counts = run.classify()
             run.write_quarantine(partial)
+            refused = run.too_much_quarantine(counts, max_quarantine_share)
+            if refused is not None:
+                raise _Refused
+            long_names = run.long_names(max_name_length)
             inserted = run.insert()
             expected = sum(c["new"] for c in counts)
             if inserted != expected:  # a broken join would lose rows: never commit that
                 raise RuntimeError(f"inserted {inserted} payments, expected {expected}")
             workspace.meta_set(META_REPORTING, reporting)
             workspace.meta_set(META_FX, rates.source)
+    except _Refused:
+        pass  # rolled back; quarantine.csv below says which rows and why
     except BaseException:
         with contextlib.suppress(OSError):
             partial.unlink()
@@ -134,6 +190,8 @@ def ingest(
     finally:
         run.drop()
     os.replace(partial, quarantine_path)
+    if refused is not None:
+        raise QuarantineError(refused)
 
     files = [
         FileIngest(
@@ -156,6 +214,7 @@ def ingest(
         reporting_currency=reporting,
         quarantine_path=quarantine_path,
         fx_rates=rates.source,
+        warnings=[long_names] if long_names else [],
     )
     for f in [*files, result]:
         assert f.rows_read == f.rows_ingested + f.rows_quarantined, f"rows lost: {f}"
@@ -182,6 +241,10 @@ def _formula_safe(expression: str) -> str:
         f"CASE WHEN left({expression}, 1) IN ({leads}) "
         f"THEN '''' || {expression} ELSE {expression} END"
     )
+
+
+class _Refused(Exception):
+    """Too many rows quarantined: roll the ingest back."""
 
 
 class _Run:
@@ -246,7 +309,13 @@ class _Run:
         except duckdb.Error as error:
             raise reader_error(source, error) from error
         if parquet:
-            return f"SELECT {index} AS file_idx, * FROM {table}", []
+            rejects = []
+            if source.rejects is not None:
+                rejects.append(
+                    f"SELECT {index} AS file_idx, row, bad_column, reason, raw_line "
+                    f"FROM read_parquet({sql_string(str(source.rejects))})"
+                )
+            return f"SELECT {index} AS file_idx, * FROM {table}", rejects
 
         # CSV rows are numbered by their row id in the staged table: 0 … n-1 in file order
         # (DuckDB keeps insertion order). Make sure, rather than number rows wrongly.
@@ -362,6 +431,50 @@ FROM kept k JOIN payments p ON p.txn_id = k.txn_id
 """,
         )
         return self._counts()
+
+    def too_much_quarantine(
+        self, counts: list[dict[str, int]], max_share: float | None
+    ) -> str | None:
+        """The refusal message when more than `max_share` of the rows are quarantined."""
+        read = sum(c["read"] for c in counts)
+        quarantined = sum(c["quarantined"] for c in counts)
+        if max_share is None or not read or quarantined <= max_share * read:
+            return None
+        reasons = self.con.execute(
+            """SELECT bad_column, reason, count(*) AS n FROM (
+                   SELECT bad_column, regexp_replace(reason, ', first seen in .*', '') AS reason
+                   FROM vigil_outcome WHERE status = 'quarantined'
+                   UNION ALL SELECT bad_column, regexp_replace(reason, '[(].*', '')
+                   FROM vigil_rejected)
+               GROUP BY ALL ORDER BY n DESC, bad_column LIMIT 3"""
+        ).fetchall()
+        main = "; ".join(
+            f"{n:,} × {column + ': ' if column else ''}{reason.strip()}"
+            for column, reason, n in reasons
+        )
+        return (
+            f"{quarantined:,} of {read:,} rows ({quarantined / read:.0%}) would be quarantined, "
+            f"more than {max_share:.0%}: {main}. Nothing was ingested; see quarantine.csv, fix "
+            "the input or its layout (--layout), or pass --accept-quarantine"
+        )
+
+    def long_names(self, limit: int | None) -> str | None:
+        """A warning when ingested names are longer than `limit` characters (they are kept
+        whole; tables show them cut, reports wrap them)."""
+        if limit is None:
+            return None
+        longest_name = "greatest(length(sender_name), length(beneficiary_name))"
+        rows, longest = self.con.execute(
+            f"""SELECT count(*), max({longest_name})
+                FROM vigil_rows r ANTI JOIN vigil_outcome o USING (file_idx, row)
+                WHERE r.check_id = 0 AND {longest_name} > {int(limit)}"""
+        ).fetchall()[0]
+        if not rows:
+            return None
+        return (
+            f"{rows:,} payments have a name longer than {limit} characters (the longest "
+            f"{longest:,}): kept whole, shown cut in tables (--max-name-length sets the limit)"
+        )
 
     def _counts(self) -> list[dict[str, int]]:
         rows = self.con.execute(

@@ -37,6 +37,10 @@ class ScanContext:
     resolution: Path | None = None
     model: Path | None = None
     time_range: TimeRange | None = None  # plausible payment times (others are quarantined)
+    layout: Path | None = None  # an institution's own CSV layout (vigil.ingest.layout)
+    account_holder: str = "auto"  # which side a camt statement's owner is
+    max_quarantine_share: float | None = 0.05  # more quarantined than this stops the run
+    max_name_length: int | None = 200  # longer names are ingested with a warning
     # True when the scan adds payments to a workspace whose derived tables are current for
     # everything before them (see vigil.pipeline.increment).
     increment: bool = False
@@ -74,7 +78,14 @@ def run_stages(
     """Runs `stages` in order; returns seconds per stage (rounded to 0.01)."""
     _check_order(stages)
     timings: dict[str, float] = {}
-    bar = Progress(console=Console(stderr=True), transient=True) if progress else nullcontext()
+    # A progress bar only on a terminal: elsewhere Rich leaves a blank line on stderr, in
+    # front of any error message.
+    stderr = Console(stderr=True)
+    bar = (
+        Progress(console=stderr, transient=True)
+        if progress and stderr.is_terminal
+        else nullcontext()
+    )
     with bar as live:
         task = live.add_task(stages[0].label, total=len(stages)) if live and stages else None
         for i, stage in enumerate(stages):

@@ -41,6 +41,10 @@ def ingest_stage(ctx: ScanContext) -> IngestResult:
         quarantine_path=ctx.quarantine,
         fx_rates=ctx.fx_rates,
         time_range=ctx.time_range,
+        layout=ctx.layout,
+        account_holder=ctx.account_holder,
+        max_quarantine_share=ctx.max_quarantine_share,
+        max_name_length=ctx.max_name_length,
     )
 
 
@@ -54,6 +58,10 @@ def ingest_increment(ctx: ScanContext) -> IngestResult:
             quarantine_path=ctx.quarantine,
             fx_rates=ctx.fx_rates,
             time_range=ctx.time_range,
+            layout=ctx.layout,
+            account_holder=ctx.account_holder,
+            max_quarantine_share=ctx.max_quarantine_share,
+            max_name_length=ctx.max_name_length,
         )
 
 
@@ -331,7 +339,15 @@ SCAN_STAGES: list[Stage] = [
         "Ingesting",
         reads=(),
         writes=("payments",),
-        params=("inputs", "fx_rates", "time_range"),
+        params=(
+            "inputs",
+            "fx_rates",
+            "time_range",
+            "layout",
+            "account_holder",
+            "max_quarantine_share",
+            "max_name_length",
+        ),
         run=ingest_stage,
         increment=ingest_increment,
     ),

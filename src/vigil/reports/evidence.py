@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,6 +38,7 @@ CHECKSUM_FILE = "manifest.sha256"
 CHARTS_DIR = "charts"
 # the network figure stays legible with this many nodes per ring; the tables list them all
 NETWORK_RING_MAX = 24
+CLIP_LENGTH = 120  # characters of a name, id or narrative in the PDF's tables
 
 # the columns of payments.csv, in order (the `payments` table has a few more)
 CSV_COLUMNS = [
@@ -360,13 +362,28 @@ def _template_env() -> Environment:
     )
     env.filters["money"] = _money
     env.filters["when"] = _when
+    env.filters["clip"] = _clip
+    env.globals["clip_length"] = CLIP_LENGTH
     return env
 
 
+def _clip(value: object) -> str:
+    """Text for a table cell of the PDF: a 5,000-character name would fill pages per row."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= CLIP_LENGTH else text[: CLIP_LENGTH - 1] + "…"
+
+
 def render_evidence_html(
-    figures: EvidenceFigures, chart_paths: dict[str, str], generated_at: str, version: str
+    figures: EvidenceFigures,
+    chart_paths: dict[str, str],
+    generated_at: str,
+    version: str,
+    *,
+    case_reference: str | None = None,
+    prepared_by: str | None = None,
 ) -> str:
-    """The evidence report as HTML (chart paths relative to the package folder)."""
+    """The evidence report as HTML (chart paths relative to the package folder); its header
+    names the case and the user it was prepared for, when given."""
     f = figures.facts
     indicators, references = _indicator_rows(f)
     their = f.counterparty_kind
@@ -393,6 +410,8 @@ def render_evidence_html(
             generated_at=generated_at,
             version=version,
             network_max=NETWORK_RING_MAX,
+            case_reference=case_reference,
+            prepared_by=prepared_by,
         )
     )
 
@@ -414,14 +433,24 @@ def _vigil_version() -> str:
 
 
 def write_evidence_package(
-    workspace: Path | str, party_id: str, out: Path | str, *, party_kind: str | None = None
+    workspace: Path | str,
+    party_id: str,
+    out: Path | str,
+    *,
+    party_kind: str | None = None,
+    case_reference: str | None = None,
+    prepared_by: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> EvidencePackage:
     """Write the evidence package for one party into the folder `out`.
 
     Files: evidence.html, evidence.pdf, charts/*.png, payments.csv (formula-safe),
-    manifest.json (SHA-256 and size of each file, when, which vigil, which workspace, which
-    party) and manifest.sha256 (checkable with `sha256sum -c manifest.sha256` inside `out`).
+    manifest.json (SHA-256 and size of each file, when, which vigil, the workspace's file
+    name (not the server's path), which party, case and user) and manifest.sha256
+    (checkable with `sha256sum -c manifest.sha256` inside `out`). `progress(step, share)`
+    hears of each step (share of the work done, 0 to 1).
     """
+    tell = progress or (lambda step, share: None)
     workspace, out = Path(workspace), Path(out)
     if not workspace.is_file():
         raise VigilError(f"{workspace}: no such workspace (run `vigil scan` first)")
@@ -440,14 +469,27 @@ def write_evidence_package(
     generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     version = _vigil_version()
 
+    tell("charts", 0.1)
     chart_paths = _draw_charts(figures, links, out / CHARTS_DIR)
-    html = render_evidence_html(figures, chart_paths, generated_at, version)
+    tell("report", 0.4)
+    html = render_evidence_html(
+        figures,
+        chart_paths,
+        generated_at,
+        version,
+        case_reference=case_reference,
+        prepared_by=prepared_by,
+    )
     html_path = out / HTML_FILE
     html_path.write_text(html, encoding="utf-8")
+    tell("pdf", 0.5)
     pdf_path = out / PDF_FILE
     _write_pdf(html_path, pdf_path)
+    tell("payments", 0.9)
     csv_rows = facts.payments.select(CSV_COLUMNS).with_columns(
-        pl.col("ts_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        pl.col("ts_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # a converted amount is a float: written at cent precision, not 43.838829999999994
+        pl.col("amount_reporting").round(2).cast(pl.Decimal(20, 2)),
     )
     csv_path = write_safe_csv(csv_rows, out / CSV_FILE)
 
@@ -455,8 +497,10 @@ def write_evidence_package(
     manifest = {
         "generated_at": generated_at,
         "vigil_version": version,
-        "workspace": str(workspace.resolve()),
+        "workspace": workspace.name,  # the server's folders are nobody else's business
         "party": {"kind": facts.kind, "party_id": facts.party_id},
+        "case": case_reference,
+        "prepared_by": prepared_by,
         "files": {
             path.relative_to(out).as_posix(): {
                 "sha256": sha256_of(path),
@@ -473,6 +517,7 @@ def write_evidence_package(
     checksum_path.write_text(
         "".join(f"{digest}  {name}\n" for name, digest in checksums.items()), encoding="utf-8"
     )
+    tell("done", 1.0)
     return EvidencePackage(
         out=out,
         files=[*files, manifest_path, checksum_path],
@@ -482,6 +527,11 @@ def write_evidence_package(
 
 
 def _write_pdf(html_path: Path, pdf_path: Path) -> None:
+    import logging
+
     from weasyprint import HTML  # imported here: slow to import, only this command needs it
 
+    # fontTools logs every subsetting step at INFO: a hundred lines per package in the log.
+    for name in ("fontTools", "fontTools.subset", "fontTools.ttLib", "weasyprint"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path))

@@ -16,6 +16,7 @@ from vigil.cases.workflow import (
     add_party,
     allowed_transitions,
     assign,
+    case_exports,
     create_case,
     get_case,
     list_cases,
@@ -35,7 +36,7 @@ from vigil.web.auth import (
     csrf_token,
     current_user,
 )
-from vigil.web.exports import export_case_party, list_exports
+from vigil.web.exports import export_case_party, list_exports, verified_export
 from vigil.web.queries import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -94,6 +95,8 @@ class TransitionIn(BaseModel):
     disposition: str | None = None
     reason: str | None = None
     legitimate_population: str | None = None
+    export_file: str | None = Field(default=None, description="approving: the export signed off")
+    export_sha256: str | None = Field(default=None, description="approving: its SHA-256")
 
 
 class ExportIn(BaseModel):
@@ -270,6 +273,9 @@ def case(request: Request, user: LoggedIn, case_id: int) -> dict[str, Any]:
     return {
         **case_detail(found),
         "transitions": [t for t in role_transitions(found, user.role) if t in permitted],
+        "recorded_exports": [
+            {**e, "at": e["at"].isoformat()} for e in case_exports(ctx.store, found.id)
+        ],
         "exports": [
             {
                 "name": f.name,
@@ -324,6 +330,8 @@ def case_transition(
 ) -> dict[str, Any]:
     if not (user.can("edit_case") or user.can("approve")):
         raise PermissionDenied(f"{user.username} ({user.role}) may not change a case's status")
+    if body.to_status == "approved" and body.export_file and body.export_sha256:
+        verified_export(_ctx(request).exports_dir, case_id, body.export_file, body.export_sha256)
     moved = transition(
         _ctx(request).store,
         user.username,
@@ -332,6 +340,8 @@ def case_transition(
         disposition=body.disposition,
         reason=body.reason,
         legitimate_population=body.legitimate_population,
+        export_file=body.export_file,
+        export_sha256=body.export_sha256,
     )
     return case_summary(moved)
 

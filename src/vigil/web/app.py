@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from urllib.parse import quote
@@ -33,6 +33,7 @@ from vigil.errors import VigilError
 from vigil.schema import PARTY_KIND_PLURALS as PLURALS
 from vigil.web.auth import CsrfRejected, Forbidden, LoginRequired
 from vigil.web.frontend import find_node_modules, vendor_files
+from vigil.web.jobs import ExportJobs
 from vigil.web.login_throttle import KnownDevices, LoginThrottle
 from vigil.web.queries import PartyNotFound, WorkspaceReader
 from vigil.web.secret_key import resolve_secret_key, secret_key_path
@@ -72,6 +73,7 @@ class WebContext:
     login_throttle: LoginThrottle
     known_devices: KnownDevices
     secure_cookies: bool
+    jobs: ExportJobs = field(default_factory=ExportJobs)  # background exports
 
 
 def _version() -> str:
@@ -92,12 +94,31 @@ def _templates() -> Jinja2Templates:
     )
     env.globals["party_url"] = party_url
     env.globals["case_url"] = lambda case_id: f"/cases/{int(case_id)}"
-    env.filters["score"] = lambda value: "" if value is None else f"{float(value):.3f}"
+    env.filters["score"] = score_text
+    env.filters["points"] = points_text
     env.filters["money"] = lambda value: "" if value is None else f"{float(value):,.2f}"
     env.filters["when"] = lambda value: "" if value is None else value.strftime("%Y-%m-%d %H:%M")
     env.filters["label"] = lambda value: "" if value is None else str(value).replace("_", " ")
     env.filters["plural"] = lambda kind, count=2: kind if count == 1 else PLURALS.get(kind, kind)
     return Jinja2Templates(env=env)
+
+
+def score_text(value: float | None) -> str:
+    """A score with three decimals; a tiny one keeps two significant digits (0.000042),
+    so a low-risk party's figures do not all read 0.000."""
+    if value is None:
+        return ""
+    value = float(value)
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.3f}"
+    return f"{value:.2g}" if abs(value) >= 1e-4 else f"{value:.1e}"
+
+
+def points_text(value: float | None) -> str:
+    """A contribution with its sign: +0.412, +0.000042."""
+    if value is None:
+        return ""
+    return ("+" if float(value) >= 0 else "") + score_text(value)
 
 
 def party_url(kind: str, party_id: str, page: str = "") -> str:
@@ -277,6 +298,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.vigil.jobs.shutdown()
         reader.close()
         store.close()
 

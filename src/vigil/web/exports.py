@@ -9,14 +9,15 @@ import secrets
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vigil.cases import audit
 from vigil.cases.errors import WorkflowError
 from vigil.cases.models import Case
 from vigil.cases.store import CaseStore
+from vigil.cases.workflow import record_export
 from vigil.private_files import make_private, private_folder
 from vigil.reports.evidence import sha256_of
 
@@ -24,6 +25,14 @@ FORMATS = ("goaml", "evidence")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXPORT_NAME = re.compile(
     r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}-(goaml|evidence)-[A-Za-z0-9_-]+\.(xml|zip)"
+)
+
+
+# The shipped FIU config's reporting entity is an example: a draft must carry the
+# institution's own, so the app refuses to draft until it is given.
+FIU_CONFIG_NEEDED = (
+    "goAML drafts need your institution's FIU config (reporting entity, codes, XSD): "
+    "start the app with `vigil serve --fiu-config FILE`"
 )
 
 
@@ -60,6 +69,16 @@ def find_export(exports_dir: Path, case_id: int, name: str) -> ExportFile | None
     return next((f for f in list_exports(exports_dir, case_id) if f.name == name), None)
 
 
+def verified_export(exports_dir: Path, case_id: int, name: str, sha256: str) -> ExportFile:
+    """The export `name` of the case, checked to still have the SHA-256 the approver saw."""
+    found = find_export(exports_dir, case_id, name)
+    if found is None:
+        raise WorkflowError(f"case {case_id} has no export {name!r}")
+    if sha256_of(found.path) != sha256:
+        raise WorkflowError(f"export {name} has changed since it was made: its SHA-256 differs")
+    return found
+
+
 def _describe(path: Path, fmt: str) -> ExportFile:
     stat = path.stat()
     return ExportFile(
@@ -82,13 +101,17 @@ def export_case_party(
     workspace: Path,
     exports_dir: Path,
     fiu_config: Path | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ExportFile:
-    """Write the `fmt` export of one party of `case` and record it in the audit trail."""
+    """Write the `fmt` export of one party of `case` and record it in the audit trail
+    (`progress(step, share)` hears how an evidence package is getting on)."""
     from vigil.reports.evidence import write_evidence_package
     from vigil.reports.goaml import write_goaml_report
 
     if fmt not in FORMATS:
         raise WorkflowError(f"unknown export {fmt!r}: one of {', '.join(FORMATS)}")
+    if fmt == "goaml" and fiu_config is None:
+        raise WorkflowError(FIU_CONFIG_NEEDED)
     if (party_kind, party_id) not in {(p.party_kind, p.party_id) for p in case.parties}:
         raise WorkflowError(f"{party_kind} {party_id} is not a party of case {case.reference}")
     folder = private_folder(case_folder(exports_dir, case.id))
@@ -101,17 +124,17 @@ def export_case_party(
         path = folder / f"{stem}.zip"
         with tempfile.TemporaryDirectory(dir=folder) as scratch:
             package = write_evidence_package(
-                workspace, party_id, Path(scratch) / stem, party_kind=party_kind
+                workspace,
+                party_id,
+                Path(scratch) / stem,
+                party_kind=party_kind,
+                case_reference=case.reference,
+                prepared_by=actor,
+                progress=progress,
             )
             _zip_folder(package.out, path)
     make_private(path)
-    audit.record(
-        store,
-        actor,
-        f"export.{fmt}",
-        f"case:{case.id}",
-        {"party": [party_kind, party_id], "file": path.name, "sha256": sha256_of(path)},
-    )
+    record_export(store, actor, case.id, fmt, (party_kind, party_id), path.name, sha256_of(path))
     return _describe(path, fmt)
 
 

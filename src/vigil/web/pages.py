@@ -8,6 +8,7 @@ redirect, so every page works without JavaScript; htmx swaps in the parts that c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -24,7 +25,9 @@ from vigil.cases.workflow import (
     add_note,
     add_party,
     allowed_transitions,
+    approved_export,
     assign,
+    case_exports,
     create_case,
     get_case,
     list_cases,
@@ -48,7 +51,7 @@ from vigil.web.auth import (
     start_session,
     take_flashes,
 )
-from vigil.web.exports import export_case_party, find_export, list_exports
+from vigil.web.exports import export_case_party, find_export, list_exports, verified_export
 from vigil.web.login_throttle import DEVICE_COOKIE, DEVICE_MAX_AGE
 from vigil.web.queries import (
     MAX_PAGE,
@@ -56,6 +59,7 @@ from vigil.web.queries import (
     PartyNotFound,
     alert_queue,
     counterparties,
+    evening_window,
     party_names,
     party_profile,
     party_rows,
@@ -96,6 +100,7 @@ def render(
         "can": (lambda permission: user is not None and user.can(permission)),
         "path": request.url.path,
         "workspace_warning": _ctx(request).reader.incomplete,
+        "tooltips": _ctx(request).reader.options.tooltips,
     }
     return _ctx(request).templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status
@@ -286,6 +291,7 @@ def party_page(
         "assignees": assignable_users(ctx.store),
         "cases": cases,
         "open_cases": [c for c in open_cases if c.id not in {x.id for x in cases}],
+        "evening_window": evening_window(),
     }
     return render(request, "party.html.j2", context, user=user)
 
@@ -443,6 +449,7 @@ def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
         names = party_names(ws, keys)
     offered = role_transitions(case, user.role)
     permitted = set(allowed_transitions(ctx.store, user.username, case.id))
+    recorded = case_exports(ctx.store, case.id)
     context = {
         "case": case,
         "parties": [(kind, pid, names.get((kind, pid))) for kind, pid in keys],
@@ -452,6 +459,11 @@ def case_page(request: Request, user: LoggedIn, case_id: int) -> Response:
         "dispositions": DISPOSITIONS,
         "assignees": assignable_users(ctx.store),
         "exports": list_exports(ctx.exports_dir, case.id) if user.can("export") else [],
+        "recorded_exports": recorded,
+        "hashes": {e["file"]: e["sha256"] for e in recorded},
+        "approved_export": approved_export(ctx.store, case.id),
+        "fiu_config_set": ctx.fiu_config is not None,
+        "jobs": ctx.jobs.of_case(case.id, user.username) if user.can("export") else [],
     }
     return render(request, "case.html.j2", context, user=user)
 
@@ -511,10 +523,15 @@ def case_transition(
     disposition: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     legitimate_population: Annotated[str, Form()] = "",
+    export: Annotated[str, Form()] = "",
 ) -> Response:
     if not (user.can("edit_case") or user.can("approve")):
         raise PermissionDenied(f"{user.username} ({user.role}) may not change a case's status")
+    # Approving signs off one export: "FILE SHA256", checked against the file on disk.
+    export_file, _, export_sha256 = export.strip().partition(" ")
     try:
+        if to_status == "approved" and export_file:
+            verified_export(_ctx(request).exports_dir, case_id, export_file, export_sha256)
         case = transition(
             _ctx(request).store,
             user.username,
@@ -523,6 +540,8 @@ def case_transition(
             disposition=disposition or None,
             reason=reason or None,
             legitimate_population=legitimate_population or None,
+            export_file=export_file or None,
+            export_sha256=export_sha256 or None,
         )
         flash(request, "ok", f"Case {case.reference} is now {case.status.replace('_', ' ')}.")
     except WorkflowError as error:
@@ -541,6 +560,25 @@ def case_export(
     ctx = _ctx(request)
     case = _load_case(request, case_id, user)
     kind, _, party_id = party.partition(":")
+    if fmt == "evidence":  # seconds to minutes: in the background, progress on the case page
+
+        def work(progress: Callable[[str, float], None]) -> str:
+            made = export_case_party(
+                ctx.store,
+                user.username,
+                case,
+                fmt,
+                kind,
+                party_id,
+                workspace=ctx.workspace,
+                exports_dir=ctx.exports_dir,
+                progress=progress,
+            )
+            return made.name
+
+        ctx.jobs.start(case.id, user.username, fmt, party, work)
+        flash(request, "ok", "Evidence package being prepared: its progress is shown below.")
+        return _back(f"/cases/{case_id}#exports")
     try:
         made = export_case_party(
             ctx.store,
@@ -557,6 +595,14 @@ def case_export(
     except WorkflowError as error:
         flash(request, "error", str(error))
     return _back(f"/cases/{case_id}#exports")
+
+
+@router.get("/cases/{case_id}/jobs")
+def case_jobs(request: Request, user: MayExport, case_id: int) -> Response:
+    """The user's background exports of the case (the case page polls this while any runs)."""
+    _load_case(request, case_id)
+    jobs = _ctx(request).jobs.of_case(case_id, user.username)
+    return render(request, "_jobs.html.j2", {"jobs": jobs, "case_id": case_id}, user=user)
 
 
 @router.get("/cases/{case_id}/exports/{name}")

@@ -6,6 +6,7 @@ one. The workspace is opened read-only once; each request reads through its own 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Iterator, Mapping
@@ -37,7 +38,23 @@ MAX_PAGE = 10**9  # beyond it the row offset no longer fits the database's integ
 # amount distribution bins, in the reporting currency (the 10-200 band is where the
 # typology's payments sit)
 AMOUNT_EDGES = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
-EVENING_HOURS = range(18, 24)
+
+
+@functools.cache
+def evening_window() -> tuple[int, int]:
+    """The beneficiary's evening as R5 counts it (the shipped catalogue's parameter, e.g.
+    17 to 1 o'clock): the party page highlights the same hours."""
+    from vigil.indicators.catalogue import load_catalogue
+
+    start, end = load_catalogue(None).parameters.beneficiary_evening_hours
+    return int(start), int(end)
+
+
+def evening_hours() -> list[int]:
+    start, end = evening_window()
+    return [h for h in range(24) if (start <= h < end if start < end else h >= start or h < end)]
+
+
 PARTY_ROWS = "web_party_rows"  # a temporary table, private to one request's cursor
 
 
@@ -109,9 +126,14 @@ class QueuePage:
 class QueueOptions:
     """What the queue's filters offer: fixed for a read-only workspace, read once."""
 
-    indicators: list[dict[str, str]]  # party_kind, indicator, title
+    indicators: list[dict[str, str]]  # indicator, title, statement, party_kind (or both)
     countries: list[str]
     parties: dict[str, int] = field(default_factory=dict)  # kind -> parties scored
+
+    @property
+    def tooltips(self) -> dict[str, str]:
+        """Indicator id -> "title: statement", for the chips' tooltips."""
+        return {i["indicator"]: f"{i['title']}: {i['statement']}" for i in self.indicators}
 
 
 class WorkspaceReader:
@@ -152,10 +174,14 @@ def _rows(ws: Workspace, sql: str, params: list[Any] | dict[str, Any]) -> list[d
 
 
 def _queue_options(ws: Workspace) -> QueueOptions:
+    # An indicator of both kinds (N1-N3) is offered once: the filter matches it by id.
     indicators = _rows(
         ws,
-        "SELECT party_kind, indicator, title FROM indicator_catalogue ORDER BY party_kind, "
-        "indicator",
+        """SELECT indicator, arbitrary(title) AS title, arbitrary(statement) AS statement,
+               CASE WHEN count(DISTINCT party_kind) > 1 THEN 'both'
+                    ELSE min(party_kind) END AS party_kind
+           FROM indicator_catalogue GROUP BY indicator
+           ORDER BY party_kind, length(indicator), indicator""",
         [],
     )
     countries = [
@@ -226,7 +252,8 @@ def alert_queue(
     joined = f"alerts a LEFT JOIN {source} s USING (party_kind, party_id)"
     total = ws.con.execute(f"SELECT count(*) FROM {joined} {condition}", params).fetchall()[0][0]
     direction = "DESC" if filters.descending else "ASC"
-    order = f"{SORTABLE[filters.sort]} {direction} NULLS LAST, a.party_kind, a.party_id"
+    # Ties (equal scores, the same country …) follow the ranking, then the id.
+    order = f"{SORTABLE[filters.sort]} {direction} NULLS LAST, a.rank, a.party_kind, a.party_id"
     rows = _rows(
         ws,
         f"""SELECT a.party_kind, a.party_id, a.score, a.rank, a.indicators, a.name, a.country,
@@ -419,7 +446,7 @@ def party_profile(
         "beneficiary_countries": sorted(countries, key=lambda c: -countries[c]),
         "amount_bins": bins,
         "amount_counts": amounts,
-        "evening_hours": list(EVENING_HOURS),
+        "evening_hours": evening_hours(),
     }
 
 

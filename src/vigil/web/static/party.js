@@ -14,6 +14,14 @@
   const evening = new Set(d.evening_hours);
   const hourLabels = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
 
+  // 0.412, 0.05, 0.000042: never 5.00000000E-8
+  function points(value) {
+    const v = Number(value);
+    if (v === 0) return "0";
+    if (Math.abs(v) >= 0.001) return String(Number(v.toFixed(3)));
+    return v.toPrecision(2);
+  }
+
   function chart(id, config) {
     const canvas = document.getElementById(id);
     if (canvas) new Chart(canvas, config);
@@ -27,8 +35,19 @@
     },
     options: {
       indexAxis: "y",
-      plugins: { legend: { display: false } },
-      scales: { x: { beginAtZero: true, title: { display: true, text: "points of the score (0 to 1)" } } },
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: (item) => "+" + points(item.raw) } },
+      },
+      scales: {
+        // every indicator named (the box grows with their number), ticks in plain decimals
+        y: { ticks: { autoSkip: false } },
+        x: {
+          beginAtZero: true,
+          title: { display: true, text: "points of the score (0 to 1)" },
+          ticks: { maxTicksLimit: 6, callback: (value) => points(value) },
+        },
+      },
     },
   });
 
