@@ -241,12 +241,14 @@ def network(
 # --- command groups ---
 from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
 from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
+from vigil.exchanges.cli import exchanges_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.command("backtest")(backtest_command)
 app.add_typer(cases_app, name="cases")
+app.add_typer(exchanges_app, name="exchanges")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")

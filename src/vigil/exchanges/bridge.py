@@ -1,0 +1,122 @@
+"""Who the participants of each thread are in the payments: the identifier bridge.
+
+`exchange_party_links` holds one row per (thread, payment party, reason), each with the
+evidence in words. A thread is tied to a party when
+- the export belongs to the party (`--owner`),
+- a participant's phone number is the party's recorded phone, or its wallet / account id
+  written as a phone number (same E.164 digits, or the national number with its trunk 0),
+- a participant's identifier (platform id, account, e-mail) is the party's id,
+- a participant's name is the party's name (case, accents, punctuation and word order aside),
+- a phone or account written in a message of the thread is the beneficiary's wallet,
+- a handle written in a message of the thread appears in the narrative of a payment to the
+  beneficiary.
+All in SQL over the distinct parties of `payments`.
+"""
+
+from __future__ import annotations
+
+from vigil.workspace import Workspace
+
+LINKS = "exchange_party_links"
+
+# Name as a sorted bag of lower-case ASCII words.
+_NAME_KEY = (
+    "array_to_string(list_sort(list_filter(string_split(regexp_replace("
+    "lower(strip_accents(coalesce({x}, ''))), '[^a-z0-9]+', ' ', 'g'), ' '), "
+    "lambda w: w <> '')), ' ')"
+)
+_DIGITS = "regexp_replace(coalesce({x}, ''), '[^0-9]', '', 'g')"
+
+
+def _name_key(expr: str) -> str:
+    return _NAME_KEY.format(x=expr)
+
+
+def _digits(expr: str) -> str:
+    return _DIGITS.format(x=expr)
+
+
+def payment_columns(ws: Workspace) -> set[str]:
+    rows = ws.con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'payments' "
+        "AND schema_name = 'main'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _phone_match(member_value: str, member_national: str, party_digits: str) -> str:
+    return (
+        f"(length({party_digits}) >= 8 AND ({party_digits} = {_digits(member_value)} "
+        f"OR {party_digits} = '0' || {member_national} OR {party_digits} = {member_national}))"
+    )
+
+
+def build_links(ws: Workspace) -> int:
+    """Rebuild `exchange_party_links` from every imported exchange; returns its row count."""
+    phone = "beneficiary_phone" if "beneficiary_phone" in payment_columns(ws) else "NULL"
+    ws.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE vigil_bridge_parties AS
+        SELECT 'beneficiary' AS party_kind, beneficiary_id AS party_id,
+               any_value(beneficiary_name) AS name, any_value({phone}) AS phone
+        FROM payments GROUP BY beneficiary_id
+        UNION ALL
+        SELECT 'sender', sender_id, any_value(sender_name), NULL FROM payments GROUP BY sender_id"""
+    )
+    ws.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE vigil_bridge_keys AS
+        SELECT party_kind, party_id, name, {_name_key("name")} AS name_key,
+               {_digits("party_id")} AS id_digits, {_digits("phone")} AS phone_digits, phone
+        FROM vigil_bridge_parties"""
+    )
+    member_phone_id = _phone_match("m.id_value", "m.national", "k.id_digits")
+    member_phone = _phone_match("m.id_value", "m.national", "k.phone_digits")
+    body_phone_id = _phone_match("i.value", "i.national", "k.id_digits")
+    body_phone = _phone_match("i.value", "i.national", "k.phone_digits")
+    ws.con.execute(
+        f"""CREATE OR REPLACE TABLE {LINKS} AS
+WITH members AS (SELECT *, {_name_key("name")} AS name_key FROM exchange_thread_members),
+links AS (
+    SELECT DISTINCT m.thread_key, f.owner_kind AS party_kind, f.owner_id AS party_id,
+        'owner' AS how, 'the export ' || f.source_file || ' belongs to this party' AS evidence
+    FROM (SELECT DISTINCT thread_key, file_sha256 FROM exchange_messages) m
+    JOIN exchange_files f USING (file_sha256) WHERE f.owner_id IS NOT NULL
+    UNION ALL
+    SELECT m.thread_key, k.party_kind, k.party_id, 'phone',
+        'participant ' || coalesce(m.name || ' ', '') || m.id_value || ' is the '
+        || CASE WHEN {member_phone} THEN 'recorded phone' ELSE 'wallet / account id' END
+        || ' of ' || k.party_kind || ' ' || k.party_id
+    FROM members m JOIN vigil_bridge_keys k
+        ON m.id_kind = 'phone' AND ({member_phone_id} OR {member_phone})
+    UNION ALL
+    SELECT m.thread_key, k.party_kind, k.party_id, 'account',
+        'participant id ' || m.identifier || ' is the ' || k.party_kind || ' id'
+    FROM members m JOIN vigil_bridge_keys k
+        ON m.id_kind IN ('account', 'email', 'handle') AND lower(m.identifier) = lower(k.party_id)
+    UNION ALL
+    SELECT m.thread_key, k.party_kind, k.party_id, 'name',
+        'participant ' || m.name || ' has the name of ' || k.party_kind || ' ' || k.party_id
+        || ' (' || k.name || ')'
+    FROM members m JOIN vigil_bridge_keys k
+        ON m.name_key <> '' AND m.name_key = k.name_key AND strpos(m.name_key, ' ') > 0
+    UNION ALL
+    SELECT i.thread_key, k.party_kind, k.party_id, 'wallet in message',
+        'message ' || i.message_id || ' writes ' || i.raw || ', the '
+        || CASE WHEN i.kind = 'phone' AND {body_phone} THEN 'recorded phone'
+                ELSE 'wallet / account id' END || ' of beneficiary ' || k.party_id
+    FROM exchange_identifiers i JOIN vigil_bridge_keys k
+        ON k.party_kind = 'beneficiary' AND i.role = 'body' AND (
+            (i.kind = 'phone' AND ({body_phone_id} OR {body_phone}))
+            OR (i.kind = 'account' AND upper(k.party_id) = i.value))
+    UNION ALL
+    SELECT DISTINCT i.thread_key, 'beneficiary', p.beneficiary_id, 'handle',
+        'handle ' || i.value || ' is written in the narrative of payment ' || p.txn_id
+    FROM exchange_identifiers i JOIN payments p
+        ON i.kind = 'handle' AND p.narrative IS NOT NULL
+        AND strpos(lower(p.narrative), i.value) > 0
+)
+SELECT thread_key, party_kind, party_id, how, min(evidence) AS evidence
+FROM links GROUP BY ALL"""
+    )
+    ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_keys")
+    ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_parties")
+    return ws.count(LINKS)
