@@ -15,6 +15,7 @@ import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 
+from vigil.exchanges.features import refresh_links, with_exchange_features
 from vigil.features.local_time import OFFSET_COLUMNS, offset_intervals
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.features.payments import payment_facts
@@ -225,6 +226,9 @@ def _features(ws: Workspace, catalogue: Catalogue, watch: pl.DataFrame | None) -
         watchlisted=beneficiaries.watchlisted.fill_null(0),
         watchlist_sources=beneficiaries.watchlist_sources.fill_null(""),
     )
+    exchanges = refresh_links(ws)  # chats and calls, when imported (vigil exchanges import)
+    senders = with_exchange_features(ws, senders, "sender", refreshed=exchanges)
+    beneficiaries = with_exchange_features(ws, beneficiaries, "beneficiary", refreshed=exchanges)
     ws.replace_table("sender_features", senders)
     ws.replace_table("beneficiary_features", beneficiaries)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.errors import VigilError
-from vigil.exchanges.bridge import LINKS
+from vigil.exchanges.bridge import LINKS as PARTY_LINKS
 from vigil.exchanges.config import CorrelationWindows, load_windows
 from vigil.exchanges.store import MESSAGES
 from vigil.schema import PARTY_KINDS
@@ -30,6 +30,7 @@ from vigil.workspace import Workspace
 from vigil.workspace.parties import resolve_kind
 
 LINK_KINDS = ("reference", "amount", "account", "timing")
+EXCHANGE_LINKS = "exchange_links"
 REFERENCE_KEYS = ("mtcn", "reference", "transfer_reference", "reference_number")
 
 
@@ -62,61 +63,59 @@ def party_kind(ws: Workspace, party_id: str, kind: str | None) -> str:
     return found[0]
 
 
-def _reference_sql() -> str:
+def _reference_sql(source: str = "vigil_corr_pay") -> str:
     """Each payment's references: its txn id and any transfer reference it carried."""
     extra = " UNION ALL ".join(
         "SELECT txn_id, upper(replace(replace("
         f"json_extract_string(extra, '$.{key}'), '-', ''), ' ', '')) "
-        f"AS ref, '{key}' AS ref_kind FROM vigil_corr_pay WHERE extra IS NOT NULL"
+        f"AS ref, '{key}' AS ref_kind FROM {source} WHERE extra IS NOT NULL"
         for key in REFERENCE_KEYS
     )
     return (
         "SELECT txn_id, upper(replace(txn_id, '-', '')) AS ref, 'txn_id' AS ref_kind "
-        f"FROM vigil_corr_pay UNION ALL {extra}"
+        f"FROM {source} UNION ALL {extra}"
     )
 
 
-def find_links(
-    ws: Workspace, party_id: str, kind: str | None = None, windows: CorrelationWindows | None = None
-) -> Correlation:
+def build_exchange_links(ws: Workspace, windows: CorrelationWindows | None = None) -> int:
+    """Rebuild `exchange_links` for every payment whose sender or beneficiary takes part in
+    an imported thread (and every payment whose reference a message cites); returns its
+    row count. A payment's pair threads are those tied to both its sender and beneficiary."""
     w = windows or load_windows()
-    kind = party_kind(ws, party_id, kind)
-    other = "beneficiary" if kind == "sender" else "sender"
-    head = ws.con.execute(
-        f"SELECT any_value({kind}_name), any_value({kind}_country), count(*) FROM payments "
-        f"WHERE {kind}_id = ?",
-        [party_id],
-    ).fetchall()[0]
-    party = {
-        "kind": kind,
-        "party_id": party_id,
-        "name": head[0],
-        "country": head[1],
-        "payments": int(head[2]),
-    }
-    if not ws.has_table(MESSAGES) or not ws.has_table(LINKS):
-        return Correlation(party, [], w)
     con = ws.con
+    if not ws.has_table(MESSAGES) or not ws.has_table(PARTY_LINKS):
+        con.execute(f"CREATE OR REPLACE TABLE {EXCHANGE_LINKS} AS {_EMPTY}")
+        return 0
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE vigil_corr_pay AS
-        SELECT txn_id, ts_utc, amount, currency, amount_reporting, extra, narrative,
-               {other}_id AS counterpart_id, {other}_name AS counterpart_name, beneficiary_id,
-               regexp_replace(beneficiary_id, '[^0-9]', '', 'g') AS beneficiary_digits
-        FROM payments WHERE {kind}_id = ?""",
-        [party_id],
+        SELECT p.txn_id, p.ts_utc, p.amount, p.currency, p.amount_reporting, p.extra,
+               p.sender_id, p.beneficiary_id,
+               regexp_replace(p.beneficiary_id, '[^0-9]', '', 'g') AS beneficiary_digits
+        FROM payments p
+        WHERE p.sender_id IN (SELECT party_id FROM {PARTY_LINKS} WHERE party_kind = 'sender')
+           OR p.beneficiary_id IN (SELECT party_id FROM {PARTY_LINKS}
+                                   WHERE party_kind = 'beneficiary')
+           OR p.txn_id IN (SELECT r.txn_id FROM ({_reference_sql("payments")}) r
+                           JOIN exchange_identifiers i ON i.kind = 'reference' AND i.value = r.ref)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE vigil_corr_threads AS
-        SELECT DISTINCT p.txn_id, c.thread_key
+        SELECT DISTINCT p.txn_id, s.thread_key
         FROM vigil_corr_pay p
-        JOIN {LINKS} c ON c.party_kind = '{other}' AND c.party_id = p.counterpart_id
-        JOIN (SELECT DISTINCT thread_key FROM {LINKS} WHERE party_kind = ? AND party_id = ?) mine
-            USING (thread_key)""",
-        [kind, party_id],
+        JOIN {PARTY_LINKS} s ON s.party_kind = 'sender' AND s.party_id = p.sender_id
+        JOIN {PARTY_LINKS} b ON b.party_kind = 'beneficiary' AND b.party_id = p.beneficiary_id
+            AND b.thread_key = s.thread_key"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE vigil_corr_own_threads AS
+        SELECT DISTINCT p.txn_id, l.thread_key
+        FROM vigil_corr_pay p JOIN {PARTY_LINKS} l
+            ON (l.party_kind = 'sender' AND l.party_id = p.sender_id)
+            OR (l.party_kind = 'beneficiary' AND l.party_id = p.beneficiary_id)"""
     )
     gap = "CAST(epoch(p.ts_utc) - epoch(m.ts_utc) AS BIGINT)"
-    rows = con.execute(
-        f"""
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {EXCHANGE_LINKS} AS
 WITH refs AS ({_reference_sql()}),
 reference AS (
     SELECT p.txn_id, m.message_id, 'reference' AS kind, {gap} AS gap_seconds,
@@ -124,8 +123,7 @@ reference AS (
     FROM refs r JOIN vigil_corr_pay p USING (txn_id)
     JOIN exchange_identifiers i ON i.kind = 'reference' AND i.role = 'body' AND i.value = r.ref
     JOIN {MESSAGES} m USING (message_id)
-    WHERE r.ref IS NOT NULL AND r.ref <> ''
-        AND abs({gap}) <= $reference_s
+    WHERE r.ref IS NOT NULL AND r.ref <> '' AND abs({gap}) <= $reference_s
 ),
 amount AS (
     SELECT p.txn_id, m.message_id, 'amount', {gap}, i.raw,
@@ -144,10 +142,8 @@ amount AS (
 ),
 account AS (
     SELECT p.txn_id, m.message_id, 'account', {gap}, i.raw, 'beneficiary ' || p.beneficiary_id
-    FROM vigil_corr_pay p
-    JOIN (SELECT DISTINCT thread_key FROM {LINKS} WHERE party_kind = $kind AND party_id = $party)
-        mine ON true
-    JOIN {MESSAGES} m ON m.thread_key = mine.thread_key
+    FROM vigil_corr_own_threads t JOIN vigil_corr_pay p USING (txn_id)
+    JOIN {MESSAGES} m ON m.thread_key = t.thread_key
     JOIN exchange_identifiers i ON i.message_id = m.message_id AND i.role = 'body'
         AND i.kind IN ('phone', 'account')
     WHERE {gap} BETWEEN 0 AND $amount_s AND length(p.beneficiary_digits) >= 8
@@ -163,63 +159,75 @@ timing AS (
        OR (m.kind = 'call' AND {gap} BETWEEN -$session_s AND 0)
 ),
 found AS (
-    SELECT * FROM reference UNION ALL SELECT * FROM amount UNION ALL SELECT * FROM account
-    UNION ALL SELECT * FROM timing
+    SELECT DISTINCT * FROM (
+        SELECT * FROM reference UNION ALL SELECT * FROM amount UNION ALL
+        SELECT * FROM account UNION ALL SELECT * FROM timing)
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY txn_id, message_id ORDER BY
-        CASE kind WHEN 'reference' THEN 1 WHEN 'amount' THEN 2 WHEN 'account' THEN 3 ELSE 4 END)
-        AS nth
+        CASE kind WHEN 'reference' THEN 1 WHEN 'amount' THEN 2 WHEN 'account' THEN 3 ELSE 4 END,
+        said) AS nth
     FROM found
 )
-SELECT r.txn_id, r.message_id, r.kind, r.gap_seconds, m.source_file, r.said, r.what,
-    p.ts_utc AS payment_ts, p.amount, p.currency, p.counterpart_id, p.counterpart_name,
+SELECT r.txn_id, r.message_id, r.kind, r.gap_seconds, m.source_file AS source, r.said,
+    r.what, p.ts_utc AS payment_ts, p.amount, p.currency, p.sender_id, p.beneficiary_id,
     m.ts_utc AS message_ts, m.ts_raw, m.tz_source, m.tz_assumed, m.utc_offset_minutes,
     m.kind AS message_kind, m.thread, m.position, m.sender_name, m.sender_identifier,
     m.duration_seconds, m.file_sha256
 FROM ranked r JOIN vigil_corr_pay p USING (txn_id) JOIN {MESSAGES} m USING (message_id)
-WHERE r.nth = 1 OR r.kind <> 'timing'
-ORDER BY p.ts_utc, r.txn_id, m.ts_utc, r.message_id, r.kind""",
+WHERE r.nth = 1 OR r.kind <> 'timing'""",
         {
             "reference_s": w.reference_window_hours * 3600,
             "amount_s": w.amount_window_hours * 3600,
             "fx_tolerance": w.amount_fx_tolerance,
             "negotiation_s": w.negotiation_window_minutes * 60,
             "session_s": w.session_window_minutes * 60,
-            "kind": kind,
-            "party": party_id,
         },
-    ).fetchall()
-    con.execute("DROP TABLE IF EXISTS vigil_corr_threads")
-    con.execute("DROP TABLE IF EXISTS vigil_corr_pay")
-    names = [
-        "txn_id",
-        "message_id",
-        "kind",
-        "gap_seconds",
-        "source",
-        "said",
-        "what",
-        "payment_ts",
-        "amount",
-        "currency",
-        "counterpart_id",
-        "counterpart_name",
-        "message_ts",
-        "ts_raw",
-        "tz_source",
-        "tz_assumed",
-        "utc_offset_minutes",
-        "message_kind",
-        "thread",
-        "position",
-        "sender_name",
-        "sender_identifier",
-        "duration_seconds",
-        "file_sha256",
-    ]
-    links = [_link(dict(zip(names, row, strict=True))) for row in rows]
-    return Correlation(party, links, w)
+    )
+    for temp in ("vigil_corr_own_threads", "vigil_corr_threads", "vigil_corr_pay"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return ws.count(EXCHANGE_LINKS)
+
+
+_EMPTY = """SELECT NULL::VARCHAR AS txn_id, NULL::VARCHAR AS message_id, NULL::VARCHAR AS kind,
+    NULL::BIGINT AS gap_seconds, NULL::VARCHAR AS source, NULL::VARCHAR AS said,
+    NULL::VARCHAR AS what, NULL::TIMESTAMP AS payment_ts, NULL::DECIMAL(20, 4) AS amount,
+    NULL::VARCHAR AS currency, NULL::VARCHAR AS sender_id, NULL::VARCHAR AS beneficiary_id,
+    NULL::TIMESTAMP AS message_ts, NULL::VARCHAR AS ts_raw, NULL::VARCHAR AS tz_source,
+    NULL::BOOLEAN AS tz_assumed, NULL::INTEGER AS utc_offset_minutes,
+    NULL::VARCHAR AS message_kind, NULL::VARCHAR AS thread, NULL::VARCHAR AS position,
+    NULL::VARCHAR AS sender_name, NULL::VARCHAR AS sender_identifier,
+    NULL::INTEGER AS duration_seconds, NULL::VARCHAR AS file_sha256 WHERE false"""
+
+
+def find_links(ws: Workspace, party_id: str, kind: str | None = None) -> Correlation:
+    """The links of one party's payments, read from `exchange_links`."""
+    kind = party_kind(ws, party_id, kind)
+    other = "beneficiary" if kind == "sender" else "sender"
+    head = ws.con.execute(
+        f"SELECT any_value({kind}_name), any_value({kind}_country), count(*) FROM payments "
+        f"WHERE {kind}_id = ?",
+        [party_id],
+    ).fetchall()[0]
+    party = {
+        "kind": kind,
+        "party_id": party_id,
+        "name": head[0],
+        "country": head[1],
+        "payments": int(head[2]),
+    }
+    windows = load_windows()
+    if not ws.has_table(EXCHANGE_LINKS):
+        return Correlation(party, [], windows)
+    result = ws.con.execute(
+        f"""SELECT *, {other}_id AS counterpart_id FROM {EXCHANGE_LINKS}
+        WHERE {kind}_id = ?
+        ORDER BY payment_ts, txn_id, message_ts, message_id, kind""",
+        [party_id],
+    )
+    names = [d[0] for d in result.description]
+    links = [_link(dict(zip(names, row, strict=True))) for row in result.fetchall()]
+    return Correlation(party, links, windows)
 
 
 def _when(gap: int) -> str:
@@ -285,7 +293,7 @@ def correlate(
 ) -> Correlation:
     if not Path(workspace).is_file():
         raise VigilError(f"{workspace}: no such workspace (run `vigil scan` first)")
-    with Workspace.open(workspace) as ws:
+    with Workspace.open(workspace, read_only=True) as ws:
         result = find_links(ws, party_id, party_kind)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

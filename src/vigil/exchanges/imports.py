@@ -9,6 +9,7 @@ from pathlib import Path
 from vigil.errors import InputError
 from vigil.exchanges.bridge import build_links
 from vigil.exchanges.clock import zone
+from vigil.exchanges.correlate import build_exchange_links
 from vigil.exchanges.csv_layout import load_layout
 from vigil.exchanges.formats import parse_file
 from vigil.exchanges.store import FileImport, store_file
@@ -20,6 +21,7 @@ from vigil.workspace import Workspace
 class ImportResult:
     files: list[FileImport]
     thread_links: int  # rows of exchange_party_links after the import
+    payment_links: int  # rows of exchange_links (payment-message links) after it
 
     def render(self) -> str:
         lines = []
@@ -33,7 +35,10 @@ class ImportResult:
             lines.append(
                 f"{f.path.name} ({f.format}): {f.messages:,} messages, {f.calls:,} calls{tail}"
             )
-        lines.append(f"{self.thread_links:,} thread-to-party links in the workspace")
+        lines.append(
+            f"{self.thread_links:,} thread-to-party links and {self.payment_links:,} "
+            "payment-to-message links in the workspace"
+        )
         return "\n".join(lines)
 
 
@@ -78,4 +83,7 @@ def import_exchanges(
         path = Path(path)
         detected, exchanges = parse_file(path, fmt, tz, csv_layout)
         done.append(store_file(ws, path, detected, exchanges, owner=owner_party, timezone=tz))
-    return ImportResult(files=done, thread_links=build_links(ws))
+    thread_links = build_links(ws)
+    return ImportResult(
+        files=done, thread_links=thread_links, payment_links=build_exchange_links(ws)
+    )
