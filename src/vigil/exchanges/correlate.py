@@ -96,7 +96,8 @@ def build_exchange_links(ws: Workspace, windows: CorrelationWindows | None = Non
            OR p.beneficiary_id IN (SELECT party_id FROM {PARTY_LINKS}
                                    WHERE party_kind = 'beneficiary')
            OR p.txn_id IN (SELECT r.txn_id FROM ({_reference_sql("payments")}) r
-                           JOIN exchange_identifiers i ON i.kind = 'reference' AND i.value = r.ref)"""
+                           JOIN exchange_identifiers i
+                               ON i.kind = 'reference' AND i.value = r.ref)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE vigil_corr_threads AS
