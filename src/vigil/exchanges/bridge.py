@@ -77,45 +77,50 @@ def build_links(ws: Workspace) -> int:
 WITH members AS (SELECT *, {_name_key("name")} AS name_key FROM exchange_thread_members),
 links AS (
     SELECT DISTINCT m.thread_key, f.owner_kind AS party_kind, f.owner_id AS party_id,
-        'owner' AS how, 'the export ' || f.source_file || ' belongs to this party' AS evidence
+        'owner' AS how, 'the export ' || f.source_file || ' belongs to this party' AS evidence,
+        NULL::VARCHAR AS member_name, NULL::VARCHAR AS member_identifier
     FROM (SELECT DISTINCT thread_key, file_sha256 FROM exchange_messages) m
     JOIN exchange_files f USING (file_sha256) WHERE f.owner_id IS NOT NULL
     UNION ALL
     SELECT m.thread_key, k.party_kind, k.party_id, 'phone',
         'participant ' || coalesce(m.name || ' ', '') || m.id_value || ' is the '
         || CASE WHEN {member_phone} THEN 'recorded phone' ELSE 'wallet / account id' END
-        || ' of ' || k.party_kind || ' ' || k.party_id
+        || ' of ' || k.party_kind || ' ' || k.party_id, m.name, m.identifier
     FROM members m JOIN vigil_bridge_keys k
         ON m.id_kind = 'phone' AND ({member_phone_id} OR {member_phone})
     UNION ALL
     SELECT m.thread_key, k.party_kind, k.party_id, 'account',
-        'participant id ' || m.identifier || ' is the ' || k.party_kind || ' id'
+        'participant id ' || m.identifier || ' is the ' || k.party_kind || ' id',
+        m.name, m.identifier
     FROM members m JOIN vigil_bridge_keys k
         ON m.id_kind IN ('account', 'email', 'handle') AND lower(m.identifier) = lower(k.party_id)
     UNION ALL
     SELECT m.thread_key, k.party_kind, k.party_id, 'name',
         'participant ' || m.name || ' has the name of ' || k.party_kind || ' ' || k.party_id
-        || ' (' || k.name || ')'
+        || ' (' || k.name || ')', m.name, m.identifier
     FROM members m JOIN vigil_bridge_keys k
         ON m.name_key <> '' AND m.name_key = k.name_key AND strpos(m.name_key, ' ') > 0
     UNION ALL
     SELECT i.thread_key, k.party_kind, k.party_id, 'wallet in message',
         'message ' || i.message_id || ' writes ' || i.raw || ', the '
         || CASE WHEN i.kind = 'phone' AND {body_phone} THEN 'recorded phone'
-                ELSE 'wallet / account id' END || ' of beneficiary ' || k.party_id
+                ELSE 'wallet / account id' END || ' of beneficiary ' || k.party_id,
+        NULL, NULL
     FROM exchange_identifiers i JOIN vigil_bridge_keys k
         ON k.party_kind = 'beneficiary' AND i.role = 'body' AND (
             (i.kind = 'phone' AND ({body_phone_id} OR {body_phone}))
             OR (i.kind = 'account' AND upper(k.party_id) = i.value))
     UNION ALL
     SELECT DISTINCT i.thread_key, 'beneficiary', p.beneficiary_id, 'handle',
-        'handle ' || i.value || ' is written in the narrative of payment ' || p.txn_id
+        'handle ' || i.value || ' is written in the narrative of payment ' || p.txn_id,
+        NULL, NULL
     FROM exchange_identifiers i JOIN payments p
         ON i.kind = 'handle' AND p.narrative IS NOT NULL
         AND strpos(lower(p.narrative), i.value) > 0
 )
-SELECT thread_key, party_kind, party_id, how, min(evidence) AS evidence
-FROM links GROUP BY ALL"""
+SELECT thread_key, party_kind, party_id, how, min(evidence) AS evidence,
+    member_name, member_identifier
+FROM links GROUP BY thread_key, party_kind, party_id, how, member_name, member_identifier"""
     )
     ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_keys")
     ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_parties")

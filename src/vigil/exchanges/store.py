@@ -97,12 +97,6 @@ def _national(e164: str) -> str | None:
         return None
 
 
-def _label(p: Participant) -> str:
-    if p.name and p.identifier:
-        return f"{p.name} <{p.identifier}>"
-    return p.name or p.identifier or ""
-
-
 class _Rows:
     """Column lists for the four tables of one file, filled exchange by exchange."""
 
@@ -147,7 +141,9 @@ class _Rows:
                 "utc_offset_minutes": e.utc_offset_minutes,
                 "sender_name": e.sender.name,
                 "sender_identifier": e.sender.identifier,
-                "recipients": json.dumps([_label(r) for r in e.recipients], ensure_ascii=False),
+                "recipients": json.dumps(
+                    [[r.name, r.identifier] for r in e.recipients], ensure_ascii=False
+                ),
                 "body": e.body,
                 "duration_seconds": e.duration_seconds,
                 "media": e.media,

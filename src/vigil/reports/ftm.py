@@ -30,6 +30,7 @@ from followthemoney.util import make_entity_id
 
 from vigil.errors import VigilError
 from vigil.indicators.catalogue import load_catalogue
+from vigil.reports.ftm_exchanges import exchange_entities
 from vigil.workspace import Workspace
 from vigil.workspace.parties import KINDS, resolve_kind
 
@@ -275,6 +276,9 @@ def _entities(ws: Workspace, scope: _Scope) -> Iterator[EntityProxy]:
     usd = (ws.meta_get("reporting_currency") or "USD") == "USD"
     for row in _rows(ws, payments, scope.params):
         yield _payment(row, usd=usd)
+    yield from exchange_entities(
+        ws, _PARTIES_TABLE, holder_id, lambda sql, params: _rows(ws, sql, params)
+    )
 
 
 def _rows(ws: Workspace, sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
