@@ -32,12 +32,22 @@ def generate(
         str,
         typer.Option(help="Scenario YAML file, or the name of a shipped scenario."),
     ] = "default",
+    exchanges: Annotated[
+        bool, typer.Option("--exchanges", help="Also write chat and call exports (exchanges/).")
+    ] = False,
 ) -> None:
     """Write a synthetic payment population (transactions.csv, labels.csv, parties.csv)."""
     from vigil.synth import generate as run_generate
 
     result = run_generate(out, senders=senders, seed=seed, scenario=scenario, progress=True)
     console.print(result.render_makeup())
+    if exchanges:
+        from vigil.synth.exchanges import write_exchanges
+
+        made = write_exchanges(out, seed=seed)
+        console.print(
+            f"{len(made.files)} chat and call exports in {made.folder} ({made.manifest.name})"
+        )
 
 
 @app.command()

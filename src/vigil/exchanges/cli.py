@@ -15,13 +15,13 @@ exchanges_app = typer.Typer(help="Chats, messages and calls: import them, link t
 @exchanges_app.command("import")
 @user_errors
 def import_command(
+    workspace: Annotated[Path, typer.Option(help="DuckDB workspace holding the payments.")],
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="Exports: result.json, _chat.txt, report.xml / .ufdr, message_N.json, CSV."
         ),
-    ],
-    workspace: Annotated[Path, typer.Option(help="DuckDB workspace holding the payments.")],
+    ] = None,
     format: Annotated[
         str, typer.Option("--format", help="auto, telegram, whatsapp, ufdr, meta or csv.")
     ] = "auto",
@@ -35,16 +35,28 @@ def import_command(
     layout: Annotated[
         Path | None, typer.Option(help="Layout YAML naming the columns of a CSV export.")
     ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV listing file, format, owner, timezone, layout per export "
+            "(as `vigil generate --exchanges` writes it), instead of FILE."
+        ),
+    ] = None,
 ) -> None:
     """Import chat, message and call exports into the workspace."""
-    from vigil.exchanges.imports import import_exchanges
+    from vigil.errors import VigilError
+    from vigil.exchanges.imports import import_exchanges, import_manifest
 
     if not workspace.is_file():
-        from vigil.errors import VigilError
-
         raise VigilError(f"{workspace}: no such workspace (run `vigil scan` first)")
+    if manifest is not None:
+        if files:
+            raise VigilError("give export files or --manifest, not both")
+        (result,) = import_manifest(workspace, manifest)
+        console.print(result.render(), highlight=False)
+        return
     result = import_exchanges(
-        workspace, files, fmt=format, timezone=timezone, owner=owner, layout=layout
+        workspace, files or [], fmt=format, timezone=timezone, owner=owner, layout=layout
     )
     console.print(result.render(), highlight=False)
 

@@ -20,6 +20,8 @@ class CorrelationWindows(BaseModel):
     amount_fx_tolerance: float = Field(ge=0, lt=1)
     negotiation_window_minutes: float = Field(gt=0)
     session_window_minutes: float = Field(gt=0)
+    session_min_duration_minutes: float = Field(ge=0)
+    session_max_duration_minutes: float = Field(gt=0)
 
 
 @cache

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 
 from vigil.exchanges.bridge import LINKS as PARTY_LINKS
 from vigil.exchanges.bridge import build_links
+from vigil.exchanges.config import load_windows
 from vigil.exchanges.correlate import EXCHANGE_LINKS, build_exchange_links
 from vigil.exchanges.store import has_exchanges
 from vigil.workspace import Workspace
@@ -36,6 +37,9 @@ def refresh_links(ws: Workspace) -> bool:
 
 
 def _counts_sql(kind: str) -> str:
+    windows = load_windows()
+    shortest = windows.session_min_duration_minutes * 60
+    longest = windows.session_max_duration_minutes * 60
     other = "beneficiary" if kind == "sender" else "sender"
     return f"""
 WITH counterparts AS (
@@ -51,8 +55,8 @@ linked AS (
     SELECT {kind}_id AS party_id,
         count(DISTINCT txn_id) FILTER (kind = 'reference') AS exchange_reference_payments,
         count(DISTINCT txn_id) FILTER (kind = 'amount') AS exchange_amount_payments,
-        count(DISTINCT txn_id) FILTER (kind = 'timing' AND message_kind = 'call')
-            AS exchange_session_payments
+        count(DISTINCT txn_id) FILTER (kind = 'timing' AND message_kind = 'call'
+            AND duration_seconds BETWEEN {shortest} AND {longest}) AS exchange_session_payments
     FROM {EXCHANGE_LINKS} GROUP BY ALL
 )
 SELECT coalesce(c.party_id, l.party_id) AS party_id,

@@ -59,14 +59,16 @@ def import_exchanges(
     timezone: str | None = None,
     owner: str | None = None,
     layout: Path | None = None,
+    rebuild: bool = True,
 ) -> ImportResult:
-    """Parse `files` and store their messages and calls; rebuild the identifier bridge."""
+    """Parse `files` and store their messages and calls; rebuild the identifier bridge and
+    the payment-message links (unless `rebuild` is False: the caller does it once after)."""
     if not files:
         raise InputError("no exchange files given")
     if not isinstance(workspace, Workspace):
         with Workspace.open(workspace) as ws:
             return import_exchanges(
-                ws, files, fmt=fmt, timezone=timezone, owner=owner, layout=layout
+                ws, files, fmt=fmt, timezone=timezone, owner=owner, layout=layout, rebuild=rebuild
             )
     ws = workspace
     tz = zone(timezone)
@@ -83,7 +85,44 @@ def import_exchanges(
         path = Path(path)
         detected, exchanges = parse_file(path, fmt, tz, csv_layout)
         done.append(store_file(ws, path, detected, exchanges, owner=owner_party, timezone=tz))
+    if not rebuild:
+        return ImportResult(files=done, thread_links=0, payment_links=0)
     thread_links = build_links(ws)
     return ImportResult(
         files=done, thread_links=thread_links, payment_links=build_exchange_links(ws)
     )
+
+
+def import_manifest(workspace: Path | Workspace, manifest: Path) -> list[ImportResult]:
+    """Import every file a manifest lists (file, format, owner, timezone, layout), as
+    `vigil generate --exchanges` writes it; paths are relative to the manifest's folder."""
+    import csv
+
+    manifest = Path(manifest)
+    try:
+        with manifest.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as error:
+        raise InputError(f"{manifest}: cannot read: {error.strerror}") from error
+    if not isinstance(workspace, Workspace):
+        with Workspace.open(workspace) as ws:
+            return import_manifest(ws, manifest)
+    results = []
+    for number, row in enumerate(rows, start=2):
+        if not row.get("file"):
+            raise InputError(f"{manifest}: row {number}, column 'file': empty")
+        layout = row.get("layout") or None
+        results.append(
+            import_exchanges(
+                workspace,
+                [manifest.parent / row["file"]],
+                fmt=row.get("format") or "auto",
+                timezone=row.get("timezone") or None,
+                owner=row.get("owner") or None,
+                layout=manifest.parent / layout if layout else None,
+                rebuild=False,
+            )
+        )
+    files = [f for result in results for f in result.files]
+    thread_links = build_links(workspace)
+    return [ImportResult(files, thread_links, build_exchange_links(workspace))]
