@@ -189,6 +189,25 @@ def report_evidence(
     console.print(f"Evidence package written to {package.out} ({len(package.files)} files).")
 
 
+@report_app.command("cooperation")
+@user_errors
+def report_cooperation(
+    workspace: WorkspaceOption,
+    party_id: PartyOption,
+    out: Annotated[Path, typer.Option(help="Folder for the cooperation package.")],
+    party_kind: KindOption = None,
+) -> None:
+    """The package for partner-country police about one facilitator (PDF, CSV, FtM, annexes
+    per payer country, SHA-256 manifest)."""
+    from vigil.reports.cooperation import write_cooperation_package
+
+    package = write_cooperation_package(workspace, party_id, out, party_kind=party_kind)
+    console.print(
+        f"Cooperation package written to {package.out} ({len(package.files)} files; annexes "
+        f"for {', '.join(package.countries)})."
+    )
+
+
 @export_app.command("ftm")
 @user_errors
 def export_ftm(

@@ -37,3 +37,31 @@ def test_no_timeline_section_without_exchanges(login) -> None:
     page = login("ana").get("/parties/sender/C9")
     assert page.status_code == 200
     assert "Messages, calls and payments" not in page.text
+
+
+def test_a_cooperation_package_made_from_a_case_is_audited(login, site) -> None:
+    import io
+    import zipfile
+
+    from vigil.cases import audit
+
+    ana = login("ana")
+    case = ana.api(
+        "POST",
+        "/api/cases",
+        json={"title": "partner", "parties": [{"kind": "beneficiary", "party_id": "09171234567"}]},
+    ).json()
+    page = ana.get(f"/cases/{case['id']}")
+    assert "Cooperation package" in page.text
+    made = ana.api(
+        "POST",
+        f"/api/cases/{case['id']}/exports",
+        json={"format": "cooperation", "party": {"kind": "beneficiary", "party_id": "09171234567"}},
+    )
+    assert made.status_code == 201, made.text
+    archive = zipfile.ZipFile(io.BytesIO(ana.get(made.json()["url"]).content))
+    names = archive.namelist()
+    assert any(n.endswith("cooperation.pdf") for n in names)
+    assert any("annex-US/" in n for n in names)
+    entry = audit.entries(site.store, actor="ana", target=f"case:{case['id']}")
+    assert "export.cooperation" in {e.action for e in entry}

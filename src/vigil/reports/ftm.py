@@ -145,6 +145,13 @@ def _export_case(
     return count
 
 
+def export_ftm_where(ws: Workspace, out: Path, condition: str, params: dict[str, Any]) -> int:
+    """The entities of the payments matching `condition` (SQL over `p`, which is `payments`
+    or `pair_features`: name only sender_id and beneficiary_id): their parties, accounts,
+    payments and, for those parties, their exchanges."""
+    return _export(ws, out, _Scope(condition, params))
+
+
 def _export(ws: Workspace, out: Path, scope: _Scope) -> int:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
