@@ -266,6 +266,31 @@ def network(
     )
 
 
+@app.command()
+@user_errors
+def leads(
+    workspace: WorkspaceOption,
+    out: Annotated[Path, typer.Option(help="Folder for leads.csv, leads.json, leads_map.png.")],
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            help="Beneficiaries scoring this or more count as suspected facilitators "
+            "(default: the catalogue's suspicious_score)."
+        ),
+    ] = None,
+) -> None:
+    """Places (cities, collection points) ranked as victim-location leads."""
+    from vigil.reports.leads import write_leads
+
+    result = write_leads(workspace, out, min_score=min_score)
+    cities = result.places.filter(result.places["level"] == "city")
+    top = ", ".join(cities.head(3)["place"].to_list())
+    console.print(
+        f"{result.places.height:,} places ranked ({cities.height:,} cities; first by "
+        f"facilitator households: {top}) in {result.csv}; map {result.map}"
+    )
+
+
 # Command groups that live beside their stage (one line each; keep this block sorted).
 # --- command groups ---
 from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
