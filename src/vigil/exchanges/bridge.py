@@ -44,13 +44,6 @@ def payment_columns(ws: Workspace) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _phone_match(member_value: str, member_national: str, party_digits: str) -> str:
-    return (
-        f"(length({party_digits}) >= 8 AND ({party_digits} = {_digits(member_value)} "
-        f"OR {party_digits} = '0' || {member_national} OR {party_digits} = {member_national}))"
-    )
-
-
 def build_links(ws: Workspace) -> int:
     """Rebuild `exchange_party_links` from every imported exchange; returns its row count."""
     phone = "beneficiary_phone" if "beneficiary_phone" in payment_columns(ws) else "NULL"
@@ -68,10 +61,15 @@ def build_links(ws: Workspace) -> int:
                {_digits("party_id")} AS id_digits, {_digits("phone")} AS phone_digits, phone
         FROM vigil_bridge_parties"""
     )
-    member_phone_id = _phone_match("m.id_value", "m.national", "k.id_digits")
-    member_phone = _phone_match("m.id_value", "m.national", "k.phone_digits")
-    body_phone_id = _phone_match("i.value", "i.national", "k.id_digits")
-    body_phone = _phone_match("i.value", "i.national", "k.phone_digits")
+    # Every party's phone-like digits, each a key of an equi-join (no comparison per pair).
+    ws.con.execute(
+        """CREATE OR REPLACE TEMP TABLE vigil_bridge_phones AS
+        SELECT party_kind, party_id, id_digits AS digits, 'wallet / account id' AS what
+        FROM vigil_bridge_keys WHERE length(id_digits) >= 8
+        UNION ALL
+        SELECT party_kind, party_id, phone_digits, 'recorded phone'
+        FROM vigil_bridge_keys WHERE length(phone_digits) >= 8"""
+    )
     ws.con.execute(
         f"""CREATE OR REPLACE TABLE {LINKS} AS
 WITH members AS (SELECT *, {_name_key("name")} AS name_key FROM exchange_thread_members),
@@ -82,12 +80,12 @@ links AS (
     FROM (SELECT DISTINCT thread_key, file_sha256 FROM exchange_messages) m
     JOIN exchange_files f USING (file_sha256) WHERE f.owner_id IS NOT NULL
     UNION ALL
-    SELECT m.thread_key, k.party_kind, k.party_id, 'phone',
+    SELECT DISTINCT m.thread_key, k.party_kind, k.party_id, 'phone',
         'participant ' || coalesce(m.name || ' ', '') || m.id_value || ' is the '
-        || CASE WHEN {member_phone} THEN 'recorded phone' ELSE 'wallet / account id' END
-        || ' of ' || k.party_kind || ' ' || k.party_id, m.name, m.identifier
-    FROM members m JOIN vigil_bridge_keys k
-        ON m.id_kind = 'phone' AND ({member_phone_id} OR {member_phone})
+        || k.what || ' of ' || k.party_kind || ' ' || k.party_id, m.name, m.identifier
+    FROM (SELECT *, unnest([{_digits("id_value")}, '0' || national, national]) AS digits
+          FROM members WHERE id_kind = 'phone') m
+    JOIN vigil_bridge_phones k USING (digits)
     UNION ALL
     SELECT m.thread_key, k.party_kind, k.party_id, 'account',
         'participant id ' || m.identifier || ' is the ' || k.party_kind || ' id',
@@ -101,27 +99,34 @@ links AS (
     FROM members m JOIN vigil_bridge_keys k
         ON m.name_key <> '' AND m.name_key = k.name_key AND strpos(m.name_key, ' ') > 0
     UNION ALL
+    SELECT DISTINCT i.thread_key, k.party_kind, k.party_id, 'wallet in message',
+        'message ' || i.message_id || ' writes ' || i.raw || ', the ' || k.what
+        || ' of beneficiary ' || k.party_id, NULL, NULL
+    FROM (SELECT *, unnest([{_digits("value")}, '0' || national, national]) AS digits
+          FROM exchange_identifiers WHERE role = 'body' AND kind = 'phone') i
+    JOIN vigil_bridge_phones k USING (digits)
+    WHERE k.party_kind = 'beneficiary'
+    UNION ALL
     SELECT i.thread_key, k.party_kind, k.party_id, 'wallet in message',
-        'message ' || i.message_id || ' writes ' || i.raw || ', the '
-        || CASE WHEN i.kind = 'phone' AND {body_phone} THEN 'recorded phone'
-                ELSE 'wallet / account id' END || ' of beneficiary ' || k.party_id,
-        NULL, NULL
+        'message ' || i.message_id || ' writes ' || i.raw || ', the wallet / account id '
+        || 'of beneficiary ' || k.party_id, NULL, NULL
     FROM exchange_identifiers i JOIN vigil_bridge_keys k
-        ON k.party_kind = 'beneficiary' AND i.role = 'body' AND (
-            (i.kind = 'phone' AND ({body_phone_id} OR {body_phone}))
-            OR (i.kind = 'account' AND upper(k.party_id) = i.value))
+        ON k.party_kind = 'beneficiary' AND i.role = 'body' AND i.kind = 'account'
+        AND upper(k.party_id) = i.value
     UNION ALL
     SELECT DISTINCT i.thread_key, 'beneficiary', p.beneficiary_id, 'handle',
         'handle ' || i.value || ' is written in the narrative of payment ' || p.txn_id,
         NULL, NULL
-    FROM exchange_identifiers i JOIN payments p
-        ON i.kind = 'handle' AND p.narrative IS NOT NULL
-        AND strpos(lower(p.narrative), i.value) > 0
+    FROM exchange_identifiers i
+    JOIN (SELECT txn_id, beneficiary_id, lower(narrative) AS narrative FROM payments
+          WHERE strpos(narrative, '@') > 0) p
+        ON i.kind = 'handle' AND strpos(p.narrative, i.value) > 0
 )
 SELECT thread_key, party_kind, party_id, how, min(evidence) AS evidence,
     member_name, member_identifier
 FROM links GROUP BY thread_key, party_kind, party_id, how, member_name, member_identifier"""
     )
+    ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_phones")
     ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_keys")
     ws.con.execute("DROP TABLE IF EXISTS vigil_bridge_parties")
     return ws.count(LINKS)
