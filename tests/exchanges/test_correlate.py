@@ -133,3 +133,31 @@ def test_bad_owner_and_unknown_zone_are_one_line_errors(payments_workspace, expo
             app, ["exchanges", "import", chat, "--workspace", str(path), *options]
         )
         assert result.exit_code == 2 and message in result.output
+
+
+def test_a_file_failing_half_way_leaves_nothing(payments_workspace, export_file, tmp_path):
+    path = payments_workspace([_pay("T0001", "C1", "2023-03-04T13:15:00+00:00", 55)])
+    bad = tmp_path / "cdr.csv"
+    bad.write_text(
+        "CALLING_NO,CALLED_NO,Call Date/Time - (UTC),DURATION\n"
+        "+12025550143,+639171234567,04/03/2023 14:20:00,60\n"
+        "+12025550143,+639171234567,not a time,60\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "exchanges",
+            "import",
+            str(bad),
+            "--workspace",
+            str(path),
+            "--format",
+            "csv",
+            "--layout",
+            str(export_file("cdr_layout.yaml")),
+        ],
+    )
+    assert result.exit_code == 2 and "row 3" in result.output
+    with Workspace.open(path, read_only=True) as ws:
+        assert not ws.has_table("exchange_messages") or ws.count("exchange_messages") == 0

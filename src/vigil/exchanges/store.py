@@ -34,6 +34,7 @@ FILES = "exchange_files"
 MESSAGES = "exchange_messages"
 IDENTIFIERS = "exchange_identifiers"
 MEMBERS = "exchange_thread_members"
+FLUSH_ROWS = 20_000
 
 DDL = {
     FILES: """CREATE TABLE IF NOT EXISTS exchange_files (
@@ -256,14 +257,27 @@ def store_file(
         region = country_of_zone(timezone.key)
     reporting = ws.meta_get("reporting_currency") or "USD"
     rows = _Rows(sha, path.name, fmt, owner, region, reporting)
-    for seq, exchange in enumerate(exchanges):
-        rows.add(seq, exchange, owner_participant)
-    calls = sum(1 for m in rows.messages if m["kind"] == "call")
+    counts = {"messages": 0, "calls": 0, "assumed": 0, "warnings": 0}
+
+    def flush() -> None:
+        for m in rows.messages:
+            counts["calls" if m["kind"] == "call" else "messages"] += 1
+            counts["assumed"] += bool(m["tz_assumed"])
+            counts["warnings"] += bool(m["warnings"])
+        _append(ws, MESSAGES, rows.messages)
+        _append(ws, IDENTIFIERS, rows.identifiers)
+        rows.messages, rows.identifiers = [], []
+
+    # One transaction: a file that fails to parse half-way leaves nothing behind. Rows go to
+    # DuckDB every FLUSH_ROWS messages, so a report of gigabytes is never held in memory.
     with ws.transaction() as con:
         for table in (MESSAGES, IDENTIFIERS, MEMBERS, FILES):
             con.execute(f"DELETE FROM {table} WHERE file_sha256 = ?", [sha])
-        _append(ws, MESSAGES, rows.messages)
-        _append(ws, IDENTIFIERS, rows.identifiers)
+        for seq, exchange in enumerate(exchanges):
+            rows.add(seq, exchange, owner_participant)
+            if len(rows.messages) >= FLUSH_ROWS:
+                flush()
+        flush()
         _append(ws, MEMBERS, rows.members.values())
         _append(
             ws,
@@ -278,21 +292,13 @@ def store_file(
                     "owner_id": owner[1] if owner else None,
                     "timezone": timezone.key if timezone else None,
                     "region": region,
-                    "messages": len(rows.messages) - calls,
-                    "calls": calls,
+                    "messages": counts["messages"],
+                    "calls": counts["calls"],
                     "imported_at": datetime.now(UTC).replace(tzinfo=None),
                 }
             ],
         )
-    return FileImport(
-        path=path,
-        format=fmt,
-        sha256=sha,
-        messages=len(rows.messages) - calls,
-        calls=calls,
-        assumed=sum(1 for m in rows.messages if m["tz_assumed"]),
-        warnings=sum(1 for m in rows.messages if m["warnings"]),
-    )
+    return FileImport(path=path, format=fmt, sha256=sha, **counts)
 
 
 def _party_country(ws: Workspace, kind: str, party_id: str) -> str | None:
