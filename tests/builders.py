@@ -79,6 +79,8 @@ DEFAULT_PAYMENT: dict[str, str] = {
     "currency": "EUR",
     "channel": "online_remittance",
     "narrative": "gift",
+    "payout_location": "",
+    "beneficiary_phone": "",
 }
 
 

@@ -43,12 +43,22 @@ def generate(
         str,
         typer.Option(help="Scenario YAML file, or the name of a shipped scenario."),
     ] = "default",
+    exchanges: Annotated[
+        bool, typer.Option("--exchanges", help="Also write chat and call exports (exchanges/).")
+    ] = False,
 ) -> None:
     """Write a synthetic payment population (transactions.csv, labels.csv, parties.csv)."""
     from vigil.synth import generate as run_generate
 
     result = run_generate(out, senders=senders, seed=seed, scenario=scenario, progress=True)
     console.print(result.render_makeup())
+    if exchanges:
+        from vigil.synth.exchanges import write_exchanges
+
+        made = write_exchanges(out, seed=seed)
+        console.print(
+            f"{len(made.files)} chat and call exports in {made.folder} ({made.manifest.name})"
+        )
 
 
 @app.command()
@@ -250,6 +260,25 @@ def report_evidence(
     console.print(f"Evidence package written to {package.out} ({len(package.files)} files).")
 
 
+@report_app.command("cooperation")
+@user_errors
+def report_cooperation(
+    workspace: WorkspaceOption,
+    party_id: PartyOption,
+    out: Annotated[Path, typer.Option(help="Folder for the cooperation package.")],
+    party_kind: KindOption = None,
+) -> None:
+    """The package for partner-country police about one facilitator (PDF, CSV, FtM, annexes
+    per payer country, SHA-256 manifest)."""
+    from vigil.reports.cooperation import write_cooperation_package
+
+    package = write_cooperation_package(workspace, party_id, out, party_kind=party_kind)
+    console.print(
+        f"Cooperation package written to {package.out} ({len(package.files)} files; annexes "
+        f"for {', '.join(package.countries)})."
+    )
+
+
 @export_app.command("ftm")
 @user_errors
 def export_ftm(
@@ -308,11 +337,37 @@ def network(
     )
 
 
+@app.command()
+@user_errors
+def leads(
+    workspace: WorkspaceOption,
+    out: Annotated[Path, typer.Option(help="Folder for leads.csv, leads.json, leads_map.png.")],
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            help="Beneficiaries scoring this or more count as suspected facilitators "
+            "(default: the catalogue's suspicious_score)."
+        ),
+    ] = None,
+) -> None:
+    """Places (cities, collection points) ranked as victim-location leads."""
+    from vigil.reports.leads import write_leads
+
+    result = write_leads(workspace, out, min_score=min_score)
+    cities = result.places.filter(result.places["level"] == "city")
+    top = ", ".join(cities.head(3)["place"].to_list())
+    console.print(
+        f"{result.places.height:,} places ranked ({cities.height:,} cities; first by "
+        f"facilitator households: {top}) in {result.csv}; map {result.map}"
+    )
+
+
 # Command groups that live beside their stage (one line each; keep this block sorted).
 # --- command groups ---
 from vigil.api.keys_cli import api_keys_app  # noqa: E402
 from vigil.cases.commands import audit_app, cases_app, users_app  # noqa: E402
 from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
+from vigil.exchanges.cli import exchanges_app  # noqa: E402
 from vigil.ingest.layout_cli import layout_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
@@ -322,6 +377,7 @@ app.add_typer(audit_app, name="audit")
 app.command("backtest")(backtest_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(layout_app, name="layout")
+app.add_typer(exchanges_app, name="exchanges")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")

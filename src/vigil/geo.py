@@ -60,3 +60,21 @@ def main_time_zone() -> dict[str, str]:
     zones.update(_MAIN_ZONE_OVERRIDES)
     known = available_timezones()
     return {c: z for c, z in zones.items() if z in known}
+
+
+@cache
+def zone_countries() -> dict[str, str]:
+    """IANA zone -> the country code tzdata's zone.tab files it under."""
+    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text()
+    zones: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        country, _coords, zone, *_ = line.split("\t")
+        zones[zone] = country
+    return zones
+
+
+def country_of_zone(zone: str) -> str | None:
+    """The country of an IANA zone (Asia/Manila -> PH), None for UTC and the like."""
+    return zone_countries().get(zone)

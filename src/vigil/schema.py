@@ -17,7 +17,12 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "currency",
     "channel",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("beneficiary_city", "narrative")
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "beneficiary_city",
+    "narrative",
+    "payout_location",  # agent, branch or cash-out point where the money was collected
+    "beneficiary_phone",  # the beneficiary's phone as recorded (many wallets are phones)
+)
 
 # Column order of files Vigil writes (the generator), and of the spec's example.
 CANONICAL_ORDER: tuple[str, ...] = (
@@ -34,6 +39,8 @@ CANONICAL_ORDER: tuple[str, ...] = (
     "currency",
     "channel",
     "narrative",
+    "payout_location",
+    "beneficiary_phone",
 )
 
 CHANNELS: tuple[str, ...] = (

@@ -32,6 +32,8 @@ EXPECTED_PAYMENTS = {
     "extra": "JSON",
     "source_file": "VARCHAR",
     "source_row": "BIGINT",
+    "payout_location": "VARCHAR",
+    "beneficiary_phone": "VARCHAR",
 }
 
 

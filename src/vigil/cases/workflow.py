@@ -67,7 +67,8 @@ STATUSES = ("new", "in_review", "escalated", "report_drafted", "approved", "file
 OPEN_STATUSES = STATUSES[:-1]
 DISPOSITIONS = ("false_positive", "legitimate", "confirmed", "duplicate")
 ALERT_STATUSES = ("new", "in_review", "dismissed", "case_opened", "reported")
-EXPORT_ACTIONS = ("export.goaml", "export.evidence")
+EXPORT_ACTIONS = ("export.goaml", "export.evidence")  # what a report is drafted and approved on
+RECORDED_EXPORTS = (*EXPORT_ACTIONS, "export.cooperation")  # and the partner-police package
 APPROVED_STATUSES = ("approved", "filed")  # a second supervisor has signed the parties off
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -379,8 +380,8 @@ def record_export(
     sha256: str,
 ) -> None:
     """Record that `actor` exported `file` (goaml or evidence) of one party of the case."""
-    if f"export.{fmt}" not in EXPORT_ACTIONS:
-        raise WorkflowError(f"unknown export {fmt!r}: goaml or evidence")
+    if f"export.{fmt}" not in RECORDED_EXPORTS:
+        raise WorkflowError(f"unknown export {fmt!r}: goaml, evidence or cooperation")
     with store.session() as session:
         case = _case(session, case_id, _active_user(session, actor))
         audit.record(

@@ -24,7 +24,7 @@ class Frozen(BaseModel):
 
 
 class Indicator(Frozen):
-    id: Annotated[str, Field(pattern=r"^[RBN]\d+$")]
+    id: Annotated[str, Field(pattern=r"^[RBNE]\d+$")]
     party: PartyKind
     title: str
     statement: str

@@ -31,7 +31,7 @@ from vigil.ingest.read import (
 )
 from vigil.ingest.records import check_every_record_read, count_records, restore_raw_records
 from vigil.ingest.validate import CHANGED_REASON, Check, TimeRange, checked_sql, row_checks
-from vigil.schema import CANONICAL_ORDER
+from vigil.schema import CANONICAL_ORDER, OPTIONAL_COLUMNS
 from vigil.workspace.store import PAYMENTS_COLUMNS, Workspace
 
 # Quarantine columns: where and why, then every canonical column as read, then what else
@@ -392,10 +392,9 @@ class _Run:
                 *(
                     f"p.{c} = v.{c}"
                     for c in CANONICAL_ORDER
-                    if c not in {"txn_id", "ts", "amount", "beneficiary_city", "narrative"}
+                    if c not in {"txn_id", "ts", "amount", *OPTIONAL_COLUMNS}
                 ),
-                "p.beneficiary_city IS NOT DISTINCT FROM NULLIF(v.beneficiary_city, '')",
-                "p.narrative IS NOT DISTINCT FROM NULLIF(v.narrative, '')",
+                *(f"p.{c} IS NOT DISTINCT FROM NULLIF(v.{c}, '')" for c in OPTIONAL_COLUMNS),
             ]
         )
         self._create(
@@ -532,6 +531,8 @@ ORDER BY q.file_idx, q.row"""
             "beneficiary_city": "NULLIF(r.beneficiary_city, '')",
             "amount": "r.amount_value",
             "narrative": "NULLIF(r.narrative, '')",
+            "payout_location": "NULLIF(r.payout_location, '')",
+            "beneficiary_phone": "NULLIF(r.beneficiary_phone, '')",
             "amount_reporting": "CAST(r.amount_value AS DOUBLE) * x.factor",
             "extra": "r.extra",
             "source_file": "f.file",

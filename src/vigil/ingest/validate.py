@@ -205,7 +205,7 @@ def checked_sql(source_sql: str, checks: tuple[Check, ...], keep: Iterable[str] 
     return f"""
 SELECT {passed}txn_id, ts, sender_id, sender_name, sender_country, beneficiary_id,
     beneficiary_name, beneficiary_country, beneficiary_city, amount, currency, channel,
-    narrative, extra,
+    narrative, payout_location, beneficiary_phone, extra,
     CAST(CASE
         {case}
         ELSE 0 END AS UTINYINT) AS check_id,

@@ -13,6 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import polars as pl
 
+from vigil.exchanges.features import refresh_links, with_exchange_features
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.indicators.catalogue import Catalogue
 from vigil.indicators.evaluate import evaluate_indicators
@@ -150,6 +151,9 @@ def party_features(ws: Workspace, watch: pl.DataFrame | None) -> None:
         watchlisted=beneficiaries.watchlisted.fill_null(0),
         watchlist_sources=beneficiaries.watchlist_sources.fill_null(""),
     )
+    exchanges = refresh_links(ws)  # chats and calls, when imported (vigil exchanges import)
+    senders = with_exchange_features(ws, senders, "sender", refreshed=exchanges)
+    beneficiaries = with_exchange_features(ws, beneficiaries, "beneficiary", refreshed=exchanges)
     ws.replace_table("sender_features", senders)
     ws.replace_table("beneficiary_features", beneficiaries)
 

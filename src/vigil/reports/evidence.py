@@ -22,8 +22,10 @@ import polars as pl
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from vigil.errors import VigilError
+from vigil.exchanges.timeline import TimelineRow, party_timeline, timeline_frame
 from vigil.geo import main_time_zone
 from vigil.reports import charts
+from vigil.reports.exchange_charts import exchange_timeline_chart
 from vigil.reports.party import PartyFacts, load_party
 from vigil.reports.safe_csv import write_safe_csv
 from vigil.reports.sources import load_sources, source_tags
@@ -33,6 +35,7 @@ from vigil.workspace import Workspace
 HTML_FILE = "evidence.html"
 PDF_FILE = "evidence.pdf"
 CSV_FILE = "payments.csv"
+TIMELINE_FILE = "timeline.csv"  # messages, calls and payments, when exchanges exist
 MANIFEST_FILE = "manifest.json"
 CHECKSUM_FILE = "manifest.sha256"
 CHARTS_DIR = "charts"
@@ -381,6 +384,7 @@ def render_evidence_html(
     *,
     case_reference: str | None = None,
     prepared_by: str | None = None,
+    timeline: list[TimelineRow] | None = None,
 ) -> str:
     """The evidence report as HTML (chart paths relative to the package folder); its header
     names the case and the user it was prepared for, when given."""
@@ -412,6 +416,7 @@ def render_evidence_html(
             network_max=NETWORK_RING_MAX,
             case_reference=case_reference,
             prepared_by=prepared_by,
+            timeline=[row.to_dict() for row in timeline or []],
         )
     )
 
@@ -464,6 +469,7 @@ def write_evidence_package(
             facts.co_parties.head(NETWORK_RING_MAX)["party_id"].to_list(),
             facts.counterparties.head(NETWORK_RING_MAX)["party_id"].to_list(),
         )
+        timeline = party_timeline(ws, facts.kind, facts.party_id)
     figures = evidence_figures(facts)
     out.mkdir(parents=True, exist_ok=True)
     generated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -471,6 +477,11 @@ def write_evidence_package(
 
     tell("charts", 0.1)
     chart_paths = _draw_charts(figures, links, out / CHARTS_DIR)
+    extra_files = []
+    if timeline:
+        chart = exchange_timeline_chart(timeline, out / CHARTS_DIR / "exchanges.png")
+        chart_paths["exchanges"] = chart.relative_to(out).as_posix()
+        extra_files.append(write_safe_csv(timeline_frame(timeline), out / TIMELINE_FILE))
     tell("report", 0.4)
     html = render_evidence_html(
         figures,
@@ -479,6 +490,7 @@ def write_evidence_package(
         version,
         case_reference=case_reference,
         prepared_by=prepared_by,
+        timeline=timeline,
     )
     html_path = out / HTML_FILE
     html_path.write_text(html, encoding="utf-8")
@@ -494,6 +506,7 @@ def write_evidence_package(
     csv_path = write_safe_csv(csv_rows, out / CSV_FILE)
 
     files = [html_path, pdf_path, *(out / p for p in chart_paths.values()), csv_path]
+    files += extra_files
     manifest = {
         "generated_at": generated_at,
         "vigil_version": version,

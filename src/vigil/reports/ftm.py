@@ -30,6 +30,7 @@ from followthemoney.util import make_entity_id
 
 from vigil.errors import VigilError
 from vigil.indicators.catalogue import load_catalogue
+from vigil.reports.ftm_exchanges import exchange_entities
 from vigil.workspace import Workspace
 from vigil.workspace.parties import KINDS, resolve_kind
 
@@ -143,6 +144,13 @@ def _export_case(
             {"reference": case.reference, "entities": count, "format": "ftm"},
         )
     return count
+
+
+def export_ftm_where(ws: Workspace, out: Path, condition: str, params: dict[str, Any]) -> int:
+    """The entities of the payments matching `condition` (SQL over `p`, which is `payments`
+    or `pair_features`: name only sender_id and beneficiary_id): their parties, accounts,
+    payments and, for those parties, their exchanges."""
+    return _export(ws, out, _Scope(condition, params))
 
 
 def _export(ws: Workspace, out: Path, scope: _Scope) -> int:
@@ -276,6 +284,9 @@ def _entities(ws: Workspace, scope: _Scope) -> Iterator[EntityProxy]:
     usd = (ws.meta_get("reporting_currency") or "USD") == "USD"
     for row in _rows(ws, payments, scope.params):
         yield _payment(row, usd=usd)
+    yield from exchange_entities(
+        ws, _PARTIES_TABLE, holder_id, lambda sql, params: _rows(ws, sql, params)
+    )
 
 
 def _rows(ws: Workspace, sql: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from vigil.ingest.fx import load_fx_rates
 from vigil.schema import CANONICAL_ORDER, LABEL_COLUMNS
+from vigil.synth.collection import add_collection_columns
 from vigil.synth.engine import Pool, PopulationSimulator, Simulated
 from vigil.synth.scenario import Population, Scenario, load_scenario
 from vigil.synth.timing import format_in_zone
@@ -257,6 +258,7 @@ def _assemble(
             dtype=pl.String,
         ),
     )
+    payment = add_collection_columns(payment, account, seed)  # payout point, phone
     transactions = payment.select(CANONICAL_ORDER)
 
     labels = pl.concat(

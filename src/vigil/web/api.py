@@ -100,7 +100,7 @@ class TransitionIn(BaseModel):
 
 
 class ExportIn(BaseModel):
-    format: Literal["goaml", "evidence"]
+    format: Literal["goaml", "evidence", "cooperation"]
     party: PartyRef
 
 

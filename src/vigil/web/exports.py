@@ -1,6 +1,7 @@
 """A case's exports: the goAML STR draft and the evidence package of one of its parties,
 made by the report writers (`vigil.reports`), kept under the case's folder and recorded in
-the audit trail (`export.goaml`, `export.evidence`, and each download)."""
+the audit trail (`export.goaml`, `export.evidence`, `export.cooperation` for the
+partner-police package of a beneficiary, and each download)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ from vigil.cases.workflow import record_export
 from vigil.private_files import make_private, private_folder
 from vigil.reports.evidence import sha256_of
 
-FORMATS = ("goaml", "evidence")
+FORMATS = ("goaml", "evidence", "cooperation")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXPORT_NAME = re.compile(
-    r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}-(goaml|evidence)-[A-Za-z0-9_-]+\.(xml|zip)"
+    r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}-(goaml|evidence|cooperation)-[A-Za-z0-9_-]+\.(xml|zip)"
 )
 
 
@@ -105,6 +106,7 @@ def export_case_party(
 ) -> ExportFile:
     """Write the `fmt` export of one party of `case` and record it in the audit trail
     (`progress(step, share)` hears how an evidence package is getting on)."""
+    from vigil.reports.cooperation import write_cooperation_package
     from vigil.reports.evidence import write_evidence_package
     from vigil.reports.goaml import write_goaml_report
 
@@ -123,15 +125,20 @@ def export_case_party(
     else:
         path = folder / f"{stem}.zip"
         with tempfile.TemporaryDirectory(dir=folder) as scratch:
-            package = write_evidence_package(
-                workspace,
-                party_id,
-                Path(scratch) / stem,
-                party_kind=party_kind,
-                case_reference=case.reference,
-                prepared_by=actor,
-                progress=progress,
-            )
+            if fmt == "cooperation":
+                package = write_cooperation_package(
+                    workspace, party_id, Path(scratch) / stem, party_kind=party_kind
+                )
+            else:
+                package = write_evidence_package(
+                    workspace,
+                    party_id,
+                    Path(scratch) / stem,
+                    party_kind=party_kind,
+                    case_reference=case.reference,
+                    prepared_by=actor,
+                    progress=progress,
+                )
             _zip_folder(package.out, path)
     make_private(path)
     record_export(store, actor, case.id, fmt, (party_kind, party_id), path.name, sha256_of(path))

@@ -34,6 +34,7 @@ from vigil.cases.workflow import (
     set_alert_state,
     transition,
 )
+from vigil.exchanges.timeline import party_timeline
 from vigil.network.neighbourhood import neighbourhood
 from vigil.web.app import WebContext, party_url
 from vigil.web.auth import (
@@ -264,6 +265,7 @@ def party_page(
             profile = party_profile(ws, kind, party_id, offsets=ctx.reader.has_offsets, rows=rows)
             payments = payments_page(ws, kind, party_id, page=payments_page_number, rows=rows)
         partners = counterparties(ws, kind, party_id)
+        exchange_rows = [row.to_dict() for row in party_timeline(ws, kind, party_id)]
     audit.record(ctx.store, user.username, "party.view", f"{kind}:{party_id}")
     state = triage_state(ctx.store, kind, party_id)
     cases = list_cases(ctx.store, party=(kind, party_id), viewer=user.username)
@@ -286,6 +288,7 @@ def party_page(
         "chart_data": chart_data,
         "payments": payments,
         "counterparties": partners,
+        "exchange_timeline": exchange_rows,
         "state": state,
         "statuses": ALERT_STATUSES,
         "assignees": assignable_users(ctx.store),

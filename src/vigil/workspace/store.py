@@ -25,7 +25,7 @@ import pyarrow as pa
 from vigil.errors import InputError, VigilError
 from vigil.private_files import make_private, private_folder
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MEMORY_SHARE = 0.6  # of the machine's (or the container's) memory
 IN_MEMORY = ":memory:"
 
@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS payments (
     amount_reporting DOUBLE NOT NULL,
     extra JSON,
     source_file VARCHAR NOT NULL,
-    source_row BIGINT NOT NULL
+    source_row BIGINT NOT NULL,
+    payout_location VARCHAR,
+    beneficiary_phone VARCHAR
 )
 """
 
@@ -91,6 +93,8 @@ PAYMENTS_COLUMNS: tuple[str, ...] = (
     "extra",
     "source_file",
     "source_row",
+    "payout_location",
+    "beneficiary_phone",
 )
 
 
@@ -138,6 +142,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         )
     if found < 1:
         con.execute(PAYMENTS_DDL)
+    elif found < 2:  # version 2: the optional payout_location and beneficiary_phone columns
+        con.execute("ALTER TABLE payments ADD COLUMN IF NOT EXISTS payout_location VARCHAR")
+        con.execute("ALTER TABLE payments ADD COLUMN IF NOT EXISTS beneficiary_phone VARCHAR")
     if found < SCHEMA_VERSION:
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
