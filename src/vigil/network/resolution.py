@@ -41,6 +41,7 @@ from vigil.network.resolution_model import (
     SENDER,
     Comparison,
     PartyKind,
+    behaviour_sql,
     comparisons_for,
     frequency_columns,
     frequency_sql,
@@ -179,8 +180,14 @@ def _resolve_kind(
     """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
+    behaviour = f"{kind.kind}_behaviour"
     cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, payments)}")
-    cursor.execute(f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, config)}")
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, payments, config)}"
+    )
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, behaviour, config)}"
+    )
     parties = cursor.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
     edges = f"{kind.kind}_edges"
     cursor.execute(
@@ -298,19 +305,22 @@ def _drop_ambiguous_initials(cursor: duckdb.DuckDBPyConnection, edges: str) -> N
 
 
 def _explanation_sql(comparisons: tuple[Comparison, ...], model: Model) -> str:
-    """'name: same name (...) (+8.1); city: same city (+3.0); ...; prior (-13.2)'."""
+    """'name: same name (...) (+8.1); city: same city (+3.0); payers: two or more payers in
+    common (3 of 4 and 5 distinctive payers) (+9.6); ...; prior (-13.2)'."""
     parts = []
     for comparison in comparisons:
         gamma = f"gamma_{comparison.name}"
         cases = " ".join(
             f"WHEN {value} THEN '{label}'" for value, label in comparison.gamma_labels().items()
         )
+        label = f"(CASE {gamma} {cases} END)"
+        if comparison.detail_sql:  # the figures behind a level that is evidence (not ELSE)
+            label += f" || (CASE WHEN {gamma} > 0 THEN ' ' || {comparison.detail_sql} ELSE '' END)"
         weight = f"mw_{comparison.name}"  # Splink's partial match weight (log2 of m / u)
         if model.trained and any(level.tf_column for level in comparison.levels):
             weight += f" + coalesce(mw_tf_adj_{comparison.name}, 0)"
         parts.append(
-            f"'{comparison.name}: ' || (CASE {gamma} {cases} END) || "
-            f"' (' || printf('%+.1f', {weight}) || ')'"
+            f"'{comparison.name}: ' || {label} || ' (' || printf('%+.1f', {weight}) || ')'"
         )
     parts.append(f"'prior ({model.prior_weight:+.1f})'")
     return "concat_ws('; ', " + ", ".join(parts) + ")"

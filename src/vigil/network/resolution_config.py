@@ -1,4 +1,5 @@
-"""The entity-resolution configuration (resolution.yaml): threshold, blocking, training, priors."""
+"""The entity-resolution configuration (resolution.yaml): threshold, blocking, training,
+behaviour, priors."""
 
 from __future__ import annotations
 
@@ -64,11 +65,30 @@ class CountryPriors(_Comparison):
     different: LevelPrior
 
 
+class CounterpartPriors(_Comparison):
+    several: LevelPrior
+    one: LevelPrior
+    none: LevelPrior
+
+
+class TimingPriors(_Comparison):
+    churn: LevelPrior
+    other: LevelPrior
+
+
 class Priors(Strict):
     duplicate_share: OpenShare
     name: NamePriors
     city: CityPriors
     country: CountryPriors
+    payers: CounterpartPriors
+    payees: CounterpartPriors
+    timing: TimingPriors
+
+
+class Behaviour(Strict):
+    max_counterpart_parties: Annotated[int, Field(ge=2)] = 50
+    counterparts_listed: Annotated[int, Field(ge=1, le=1000)] = 20
 
 
 class Training(Strict):
@@ -108,6 +128,7 @@ class ResolutionConfig(Strict):
     seed: int = 7
     training: Training = Training()
     names: Names = Names()
+    behaviour: Behaviour = Behaviour()
     priors: Priors
 
 

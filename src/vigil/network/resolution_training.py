@@ -30,6 +30,7 @@ from splink import Linker, SettingsCreator, block_on
 
 from vigil.network.resolution_config import ResolutionConfig
 from vigil.network.resolution_model import (
+    Comparison,
     PartyKind,
     blocking_rules,
     comparison_dicts,
@@ -72,11 +73,16 @@ def prior_model(config: ResolutionConfig, parties: int) -> Model:
     return Model(chance)
 
 
-def splink_settings(kind: PartyKind, config: ResolutionConfig, model: Model) -> SettingsCreator:
+def splink_settings(
+    kind: PartyKind, config: ResolutionConfig, model: Model, *, behaviour: bool = True
+) -> SettingsCreator:
+    comparisons = comparison_dicts(
+        kind, config, model.levels, term_frequencies=model.trained, behaviour=behaviour
+    )
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="party_id",
-        comparisons=comparison_dicts(kind, config, model.levels, term_frequencies=model.trained),
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking_rules(kind),
         probability_two_random_records_match=model.probability_two_random_records_match,
         max_iterations=config.training.em_max_iterations,
@@ -92,9 +98,13 @@ def linker_for(
     config: ResolutionConfig,
     model: Model,
     frequencies: dict[str, SplinkDataFrame],
+    *,
+    behaviour: bool = True,
 ) -> Linker:
-    """A linker on the party records with the within-country term frequencies."""
-    linker = Linker(frame, splink_settings(kind, config, model), log_level=None)
+    """A linker on the party records with the within-country term frequencies; without
+    `behaviour`, on the identity attributes only."""
+    settings = splink_settings(kind, config, model, behaviour=behaviour)
+    linker = Linker(frame, settings, log_level=None)
     for column, table in frequencies.items():
         linker.table_management.register_term_frequency_lookup(table, column)
     return linker
@@ -126,11 +136,12 @@ def train(
     the data cannot support a step."""
     training = config.training
     prior = prior_model(config, parties)
-    sampler = linker_for(frame, kind, config, prior, frequencies)
+    sampler = linker_for(frame, kind, config, prior, frequencies, behaviour=False)
     sampler.training.estimate_u_using_random_sampling(
         max_pairs=training.u_max_pairs, seed=config.seed
     )
-    sampled = {key: (None, u) for key, (_, u) in _levels(kind, sampler).items()}
+    identity = comparisons_for(kind, behaviour=False)
+    sampled = {key: (None, u) for key, (_, u) in _levels(identity, sampler).items()}
     source = "trained"
     if kind.city_column:
         chance, learned = _expectation_maximisation(
@@ -147,6 +158,11 @@ def train(
     for key, (_, u) in sampled.items():
         m = None if key[0] == "country" else learned[key]
         levels[key] = (m, _without_matches(u, m, chance))
+    behaviour = _behaviour_levels(frame, kind, config, parties, frequencies, Model(chance, levels))
+    for key, (m, u) in behaviour.items():
+        # Senders: the pass has no city to tell one customer from a namesake by, so their
+        # m stays the prior; the u holds (namesakes are nearly all of the pairs).
+        levels[key] = (m if kind.city_column else None, u)
     return Model(chance, levels, source)
 
 
@@ -159,9 +175,11 @@ def _expectation_maximisation(
     frequencies: dict[str, SplinkDataFrame],
     start: Model,
 ) -> tuple[float, dict[tuple[str, str], float | None]]:
-    """The chance that two random parties match, and m per level, from one EM pass."""
+    """The chance that two random parties match, and m per identity level, from one EM
+    pass on the identity attributes alone (payers would make a household look like one
+    person: relatives share a surname, a city and the payer who supports them)."""
     training = config.training
-    em = linker_for(frame, kind, config, start, frequencies)
+    em = linker_for(frame, kind, config, start, frequencies, behaviour=False)
     session = em.training.estimate_parameters_using_expectation_maximisation(
         block_on(*EM_BLOCK),
         estimate_without_term_frequencies=True,
@@ -184,7 +202,36 @@ def _expectation_maximisation(
         estimated,
         ceiling,
     )
-    return chance, {key: m for key, (m, _) in _levels(kind, em).items()}
+    identity = comparisons_for(kind, behaviour=False)
+    return chance, {key: m for key, (m, _) in _levels(identity, em).items()}
+
+
+BEHAVIOUR_EM_BLOCK = ("country", "name_core")
+
+
+def _behaviour_levels(
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    parties: int,
+    frequencies: dict[str, SplinkDataFrame],
+    start: Model,
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(m, u) of the behavioural levels from an EM pass over parties with the same name in
+    one country: there, the non-matches are namesakes, so u is how often two *namesakes*
+    share payers or follow one another, which is what a pair with names alike needs (far
+    more often than two random parties: relatives named after one another, one family)."""
+    em = linker_for(frame, kind, config, start, frequencies)
+    em.training.estimate_parameters_using_expectation_maximisation(
+        block_on(*BEHAVIOUR_EM_BLOCK),
+        estimate_without_term_frequencies=True,
+        fix_u_probabilities=False,
+        max_pairs=config.training.em_max_pairs,
+        record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
+    )
+    comparisons = comparisons_for(kind)
+    behavioural = {c.name for c in comparisons if c.behavioural}
+    return {key: mu for key, mu in _levels(comparisons, em).items() if key[0] in behavioural}
 
 
 def _without_matches(sampled: float | None, m: float | None, chance: float) -> float | None:
@@ -196,12 +243,13 @@ def _without_matches(sampled: float | None, m: float | None, chance: float) -> f
     return max((sampled - chance * m) / (1 - chance), MIN_PROBABILITY)
 
 
-def _levels(kind: PartyKind, linker: Linker) -> dict[tuple[str, str], tuple]:
-    """(m, u) of every non-null level from the linker's model, floored at MIN_PROBABILITY;
-    None where Splink has no value (not observed)."""
+def _levels(comparisons: tuple[Comparison, ...], linker: Linker) -> dict[tuple[str, str], tuple]:
+    """(m, u) of every non-null level of `comparisons` (the linker's, in its order) from
+    the linker's model, floored at MIN_PROBABILITY; None where Splink has no value (not
+    observed)."""
     model = linker.misc.save_model_to_json()
     out: dict[tuple[str, str], tuple] = {}
-    for comparison, found in zip(comparisons_for(kind), model["comparisons"], strict=True):
+    for comparison, found in zip(comparisons, model["comparisons"], strict=True):
         levels = [lv for lv in found["comparison_levels"] if not lv.get("is_null_level")]
         for level, values in zip(comparison.levels, levels, strict=True):
             out[(comparison.name, level.key)] = (
