@@ -68,6 +68,7 @@ class CountryPriors(_Comparison):
 class CounterpartPriors(_Comparison):
     several: LevelPrior
     one: LevelPrior
+    unlike_names: LevelPrior
     none: LevelPrior
 
 

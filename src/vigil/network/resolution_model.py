@@ -66,6 +66,9 @@ class Comparison:
         labels = {top - i: level.label for i, level in enumerate(self.levels)}
         return {-1: "missing", **labels}
 
+    def level(self, key: str) -> Level:
+        return next(level for level in self.levels if level.key == key)
+
     def gamma_of(self, key: str) -> int:
         """Splink's comparison-vector value of the level named `key`."""
         keys = [level.key for level in self.levels]
@@ -152,6 +155,16 @@ COUNTRY = Comparison(
 
 
 SHARED = "len(list_intersect(counterparts_l, counterparts_r))"
+# Names alike enough for shared payers to be evidence of one person: the same name, or one
+# form of it (initials, a middle name, a typo). Under names that merely look alike
+# ("Maria" and "Mario"), payers in common are what one family's members have.
+ALIKE_NAME_LEVELS = (
+    "exact",
+    "same_apart_from_initials",
+    "one_letter_apart",
+    "initial_for_given_name",
+    "extra_name",
+)
 
 
 def counterparts_comparison(kind: PartyKind) -> Comparison:
@@ -159,12 +172,14 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
     Only distinctive counterparts count (see `behaviour_sql`): an offender paying two
     wallets of one facilitator, not a shop's thousand customers."""
     word = kind.counterparts
+    alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
     return Comparison(
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
         (
-            Level("several", f"two or more {word} in common", f"{SHARED} >= 2"),
-            Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1"),
+            Level("several", f"two or more {word} in common", f"{SHARED} >= 2 AND {alike}"),
+            Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
+            Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
             Level("none", f"no {word[:-1]} in common", "ELSE"),
         ),
         detail_sql=(
@@ -350,6 +365,7 @@ def party_records_sql(
                country || ' ' || city AS city_in_country,
                CASE WHEN count(*) OVER (PARTITION BY country, name_core) <= {cap}
                     THEN name_core END AS core_key,
+               country || ' ' || name_core AS namesake_key,
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
                b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)

@@ -206,7 +206,10 @@ def _expectation_maximisation(
     return chance, {key: m for key, (m, _) in _levels(identity, em).items()}
 
 
-BEHAVIOUR_EM_BLOCK = ("country", "name_core")
+# The same name in one country, under a column no comparison reads (Splink does not train
+# a comparison on the columns of the pass's blocking rule, and the payers levels read the
+# name columns).
+BEHAVIOUR_EM_BLOCK = ("namesake_key",)
 
 
 def _behaviour_levels(
