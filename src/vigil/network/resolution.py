@@ -45,6 +45,7 @@ from vigil.network.resolution_model import (
     comparisons_for,
     frequency_columns,
     frequency_sql,
+    namesake_levels_sql,
     parties_sql,
     party_records_sql,
 )
@@ -243,7 +244,15 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            model = train(frame, kind, config, parties, int(em_pairs), frequencies, borrowed)
+            namesakes = {
+                (comparison, level): share
+                for comparison, level, share in cursor.execute(
+                    namesake_levels_sql(kind, records)
+                ).fetchall()
+            }
+            model = train(
+                frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
+            )
         except (ValueError, duckdb.Error) as error:  # data too thin for a training step
             logger.warning(
                 "entity resolution of %s parties: training failed (%s); "

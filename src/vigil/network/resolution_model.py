@@ -520,3 +520,50 @@ def comparison_dicts(
             levels.append(entry)
         out.append({"output_column_name": comparison.name, "comparison_levels": levels})
     return out
+
+
+NAMESAKES_PER_NAME = 40  # parties of one name drawn (by id hash) to count namesake pairs
+_PAIR_COLUMNS = (
+    "party_id",
+    "counterparts",
+    "first_day",
+    "last_day",
+    "name_in_country",
+    "name_core",
+    "name_sorted",
+    "initials",
+    "core",
+    "tokens",
+)
+
+
+def namesake_levels_sql(kind: PartyKind, records: str) -> str:
+    """How often pairs of parties with the same name in one country fall in each level of
+    the behavioural comparisons: (comparison, level, share). At most NAMESAKES_PER_NAME
+    parties of a name take part, so the pairs stay bounded."""
+    drawn = (
+        f"SELECT * FROM {records} WHERE namesake_key IS NOT NULL QUALIFY row_number() "
+        f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
+        f"<= {NAMESAKES_PER_NAME}"
+    )
+    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in _PAIR_COLUMNS)
+    selects = []
+    for comparison in comparisons_for(kind):
+        if not comparison.behavioural:
+            continue
+        cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
+        selects.append(
+            f"SELECT '{comparison.name}' AS comparison, "
+            f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
+            f"count(*) / sum(count(*)) OVER () AS share "
+            f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
+        )
+    return f"""
+        WITH drawn AS ({drawn}),
+        pairs AS (
+            SELECT {columns} FROM drawn l JOIN drawn r
+            ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
+        )
+        {" UNION ALL ".join(selects)}
+        ORDER BY ALL
+    """

@@ -130,10 +130,12 @@ def train(
     em_block_pairs: int,
     frequencies: dict[str, SplinkDataFrame],
     borrowed: Model | None = None,
+    namesakes: dict[tuple[str, str], float] | None = None,
 ) -> Model:
     """The trained model (see the module's docstring); `borrowed` is the model whose name
-    m values a kind without city takes (None: the priors). Raises what Splink raises when
-    the data cannot support a step."""
+    m values a kind without city takes (None: the priors); `namesakes` the share of
+    namesake pairs at each behavioural level (namesake_levels_sql), the u of a kind
+    without city. Raises what Splink raises when the data cannot support a step."""
     training = config.training
     prior = prior_model(config, parties)
     sampler = linker_for(frame, kind, config, prior, frequencies, behaviour=False)
@@ -158,11 +160,25 @@ def train(
     for key, (_, u) in sampled.items():
         m = None if key[0] == "country" else learned[key]
         levels[key] = (m, _without_matches(u, m, chance))
-    behaviour = _behaviour_levels(frame, kind, config, parties, frequencies, Model(chance, levels))
-    for key, (m, u) in behaviour.items():
-        # Senders: the pass has no city to tell one customer from a namesake by, so their
-        # m stays the prior; the u holds (namesakes are nearly all of the pairs).
-        levels[key] = (m if kind.city_column else None, u)
+    if kind.city_column:
+        try:
+            behaviour = _behaviour_levels(
+                frame, kind, config, parties, frequencies, Model(chance, levels)
+            )
+        except ValueError as error:  # too few namesakes: EM drove a level's u to zero
+            logger.info(
+                "entity resolution of %s parties: behaviour not trained (%s); priors apply",
+                kind.kind,
+                type(error).__name__,
+            )
+            behaviour = {}
+    else:
+        # Senders: no city to tell one customer from a namesake by, so EM cannot separate
+        # them; m stays the prior and u is the share among namesakes (an upper bound:
+        # the namesakes include the customers under two ids). A level no namesake pair
+        # shows keeps its prior u.
+        behaviour = {key: (None, share) for key, share in (namesakes or {}).items() if share}
+    levels.update(behaviour)
     return Model(chance, levels, source)
 
 
