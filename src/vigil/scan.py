@@ -15,6 +15,7 @@ import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 
+from vigil.cases.entity_decisions import rejected_pairs_beside
 from vigil.features.local_time import OFFSET_COLUMNS, offset_intervals
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.features.payments import payment_facts
@@ -87,7 +88,12 @@ def scan(
         _drop_party_indexes(ws)  # appending is faster without them; rebuilt at the end
         ingested = ingest(ws, inputs, quarantine_path=quarantine, fx_rates=fx_rates)
         step(1)
-        resolved = resolve_entities(ws, config=resolution)
+        rejected = rejected_pairs_beside(workspace or out / "vigil.duckdb")
+        resolved = resolve_entities(
+            ws,
+            config=resolution,
+            rejected=[(r.party_kind, r.left_id, r.right_id) for r in rejected],
+        )
         step(2)
         _features(ws, catalogue, watch)
         step(3)

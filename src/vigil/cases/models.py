@@ -159,3 +159,19 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON of a dict
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class EntityDecision(Base):
+    """An analyst's word on a merge entity resolution made: "not the same person". Every
+    later scan keeps the two parties apart. One row per pair (left_id < right_id); the
+    audit trail holds who said so and when, this row the latest word."""
+
+    __tablename__ = "entity_decisions"
+
+    party_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    left_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    right_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

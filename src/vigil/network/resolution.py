@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ class KindResolution:
     seconds: float
     model: str  # "trained" (for senders: "trained; name m from beneficiaries"), "priors"
     # (too few parties to train, or training failed), "none" (fewer than 2 parties)
+    rejected_links: int = 0  # links dropped because an analyst rejected a merge
 
 
 @dataclass(frozen=True)
@@ -101,18 +102,39 @@ class ResolutionSummary:
         return asdict(self)
 
 
-def resolve_entities(ws: Workspace, *, config: Path | None = None) -> ResolutionSummary:
+def resolve_entities(
+    ws: Workspace,
+    *,
+    config: Path | None = None,
+    rejected: Iterable[tuple[str, str, str]] = (),
+) -> ResolutionSummary:
     """Resolve beneficiaries and senders to persons; write `beneficiary_entities`,
-    `sender_entities` and `entity_links` to the workspace, replacing earlier ones."""
+    `sender_entities` and `entity_links` to the workspace, replacing earlier ones.
+
+    `rejected`: (party_kind, party_id, other_id) of merges an analyst rejected ("not the
+    same person", from the case store): those two parties end in different entities."""
     settings = load_resolution_config(config)
     _quiet_splink()
     workspace = quote_identifier(_database(ws.con))
     with _scratch(ws.con) as cursor:
+        _register_rejected(cursor, rejected)
         payments = f"{workspace}.main.payments"
         beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, payments, settings)
         senders, _ = _resolve_kind(cursor, SENDER, payments, settings, borrowed=model)
         _store(cursor, workspace)
     return ResolutionSummary(settings.threshold, beneficiaries, senders)
+
+
+def _register_rejected(
+    cursor: duckdb.DuckDBPyConnection, rejected: Iterable[tuple[str, str, str]]
+) -> None:
+    cursor.execute(
+        "CREATE OR REPLACE TABLE rejected_pairs "
+        "(party_kind VARCHAR, left_id VARCHAR, right_id VARCHAR)"
+    )
+    rows = sorted({(kind, *sorted((a, b))) for kind, a, b in rejected if a != b})
+    if rows:
+        cursor.executemany("INSERT INTO rejected_pairs VALUES (?, ?, ?)", rows)
 
 
 def _store(cursor: duckdb.DuckDBPyConnection, workspace: str) -> None:
@@ -199,7 +221,7 @@ def _resolve_kind(
     model = None
     if parties >= 2:
         model = _link(cursor, kind, records, edges, parties, config, borrowed)
-    _write_entities(cursor, kind, names, edges)
+    rejected = _respect_rejections(cursor, kind, names, edges)
     entities = cursor.execute(
         f"SELECT count(DISTINCT entity_id) FROM {kind.kind}_entities"
     ).fetchall()[0][0]
@@ -215,8 +237,42 @@ def _resolve_kind(
         source,
         seconds,
     )
-    figures = KindResolution(parties, entities, parties - entities, links, seconds, source)
+    figures = KindResolution(
+        parties, entities, parties - entities, links, seconds, source, rejected
+    )
     return figures, model
+
+
+def _respect_rejections(
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, names: str, edges: str
+) -> int:
+    """Write the entities without the merges analysts rejected; the links dropped.
+
+    A rejected pair's own link goes. Should the two still meet through other accounts
+    (A-C-B), the right-hand party of the pair is cut from every link: it stands alone
+    until the analyst looks at it again, rather than stay in one entity with the party it
+    was said not to be."""
+    before = cursor.execute(f"SELECT count(*) FROM {edges}").fetchall()[0][0]
+    mine = f"(SELECT left_id, right_id FROM rejected_pairs WHERE party_kind = '{kind.kind}')"
+    cursor.execute(f"DELETE FROM {edges} WHERE (left_id, right_id) IN {mine}")
+    entities = f"{kind.kind}_entities"
+    for _ in range(1 + cursor.execute(f"SELECT count(*) FROM {mine}").fetchall()[0][0]):
+        _write_entities(cursor, kind, names, edges)
+        still = cursor.execute(
+            f"""DELETE FROM {edges} WHERE left_id IN (SELECT r.right_id FROM {mine} r
+                    JOIN {entities} a ON a.party_id = r.left_id
+                    JOIN {entities} b ON b.party_id = r.right_id AND b.entity_id = a.entity_id)
+                OR right_id IN (SELECT r.right_id FROM {mine} r
+                    JOIN {entities} a ON a.party_id = r.left_id
+                    JOIN {entities} b ON b.party_id = r.right_id AND b.entity_id = a.entity_id)
+            """
+        ).fetchall()[0][0]
+        if not still:
+            break
+    else:
+        _write_entities(cursor, kind, names, edges)
+    after = cursor.execute(f"SELECT count(*) FROM {edges}").fetchall()[0][0]
+    return before - after
 
 
 def _link(
