@@ -464,17 +464,22 @@ def frequency_columns(kind: PartyKind) -> tuple[str, ...]:
 # --- Splink settings --------------------------------------------------------------------
 def blocking_rules(kind: PartyKind) -> list[Any]:
     """Pairs worth scoring: the same name words in any order (within the country); a word
-    plus the initials of the whole name, within the city and within the country; a
-    distinctive payer (payee) in common. Every name key shared by more than
+    plus the initials of the whole name, within the city (beneficiaries) or the country
+    (senders); a distinctive payer (payee) in common. Every name key shared by more than
     `max_block_size` parties is dropped, so no rule is quadratic."""
     rules = [block_on("country", "core_key")]
     if kind.city_column:
         rules.append(
             block_on("country", "city", "token_keys_city", arrays_to_explode=["token_keys_city"])
         )
-    rules.append(
-        block_on("country", "token_keys_country", arrays_to_explode=["token_keys_country"])
-    )
+    else:
+        # Without a city, a word and the initials anywhere in the country ("J. Smith" and
+        # "SMITH, John" at two remitters). With a city, accounts in two cities come in
+        # through a payer in common instead: the country-wide rule would be the largest
+        # and adds next to nothing then.
+        rules.append(
+            block_on("country", "token_keys_country", arrays_to_explode=["token_keys_country"])
+        )
     # A distinctive payer (payee) in common, whatever the names: each counterpart has at
     # most `behaviour.max_counterpart_parties` parties, so this rule is bounded too.
     rules.append(block_on("country", "counterpart_keys", arrays_to_explode=["counterpart_keys"]))
