@@ -300,12 +300,16 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = {
-                (comparison, level): share
-                for comparison, level, share in cursor.execute(
-                    namesake_levels_sql(kind, records)
-                ).fetchall()
-            }
+            namesakes = (
+                {  # the u of a kind without city (see resolution_training)
+                    (comparison, level): share
+                    for comparison, level, share in cursor.execute(
+                        namesake_levels_sql(kind, records)
+                    ).fetchall()
+                }
+                if not kind.city_column
+                else {}
+            )
             model = train(
                 frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
             )

@@ -126,6 +126,7 @@ class Names(Strict):
 class ResolutionConfig(Strict):
     threshold: OpenShare = 0.9
     max_block_size: Annotated[int, Field(ge=2)] = 30
+    max_country_block_size: Annotated[int, Field(ge=2)] = 12
     seed: int = 7
     training: Training = Training()
     names: Names = Names()

@@ -319,7 +319,7 @@ def party_records_sql(
     """Each party's record for Splink (from the `parties_sql` table `parties` and the
     `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
     the behaviour, and the capped blocking keys."""
-    cap = config.max_block_size
+    cap, country_cap = config.max_block_size, config.max_country_block_size
     city_keys = (
         f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
         if kind.city_column
@@ -356,7 +356,7 @@ def party_records_sql(
         ),
         capped AS (
             SELECT party_id,
-                   list_sort(list(token_key) FILTER (WHERE in_country <= {cap}))
+                   list_sort(list(token_key) FILTER (WHERE in_country <= {country_cap}))
                        AS token_keys_country{city_keys}
             FROM counted GROUP BY party_id
         )

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 MIN_PROBABILITY = 1e-4
 PROBE_RECORDS = 20_000  # records per side for Splink's estimate of an EM pass's size
+U_CHUNKS = 3  # Splink samples u in chunks (stopping early once every level is seen enough)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def train(
     prior = prior_model(config, parties)
     sampler = linker_for(frame, kind, config, prior, frequencies, behaviour=False)
     sampler.training.estimate_u_using_random_sampling(
-        max_pairs=training.u_max_pairs, seed=config.seed
+        max_pairs=training.u_max_pairs, seed=config.seed, num_chunks=U_CHUNKS
     )
     identity = comparisons_for(kind, behaviour=False)
     sampled = {key: (None, u) for key, (_, u) in _levels(identity, sampler).items()}
