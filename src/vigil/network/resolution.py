@@ -219,7 +219,7 @@ def _resolve_kind(
         "name_level INTEGER)"
     )
     model = None
-    if parties >= 2:
+    if parties >= 2 and config.enabled:
         model = _link(cursor, kind, records, edges, parties, config, borrowed)
     rejected = _respect_rejections(cursor, kind, names, edges)
     entities = cursor.execute(

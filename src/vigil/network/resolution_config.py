@@ -124,6 +124,7 @@ class Names(Strict):
 
 
 class ResolutionConfig(Strict):
+    enabled: bool = True
     threshold: OpenShare = 0.9
     max_block_size: Annotated[int, Field(ge=2)] = 30
     max_country_block_size: Annotated[int, Field(ge=2)] = 12
