@@ -374,7 +374,7 @@ def _drop_ambiguous_initials(cursor: duckdb.DuckDBPyConnection, edges: str) -> N
 
 
 def _explanation_sql(comparisons: tuple[Comparison, ...], model: Model) -> str:
-    """'name: same name (...) (+8.1); city: same city (+3.0); payers: two or more payers in
+    """'name: same name (...) (+8.1); city: same city (+3.0); payers: three or more payers in
     common (3 of 4 and 5 distinctive payers) (+9.6); ...; prior (-13.2)'."""
     parts = []
     for comparison in comparisons:

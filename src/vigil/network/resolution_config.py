@@ -66,6 +66,7 @@ class CountryPriors(_Comparison):
 
 
 class CounterpartPriors(_Comparison):
+    many: LevelPrior
     several: LevelPrior
     one: LevelPrior
     unlike_names: LevelPrior

@@ -177,7 +177,8 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
         (
-            Level("several", f"two or more {word} in common", f"{SHARED} >= 2 AND {alike}"),
+            Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
+            Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
             Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
             Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
             Level("none", f"no {word[:-1]} in common", "ELSE"),
