@@ -1,17 +1,24 @@
 """Entity resolution: which beneficiary accounts (and which sender ids) are one person.
 
-A facilitator holds several wallets under spellings of one name; an FIU merging reports
-from several remitters sees one customer under several sender ids. Splink (DuckDB backend,
-on the workspace's own connection) scores pairs of parties that share a blocking key on
-identity attributes only: name, country and, for beneficiaries, city. Payment behaviour
-is deliberately left out, so the network stage that uses these entities stays independent.
+A facilitator holds several wallets under spellings of one name, and opens a new one every
+few months; an offender pays under two customer ids; an FIU merging reports from several
+remitters sees one customer under several sender ids. Splink (DuckDB backend, on the
+workspace's own connection) scores pairs of parties that share a blocking key (name words,
+or a distinctive payer / payee in common) on:
+- identity attributes: name, country and, for beneficiaries, city;
+- behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
+  in common, which counts only under names alike (relatives share payers too), and churn
+  (one account stops as the other starts). Where names cannot decide (a few hundred name
+  pairs cover most people of a country), this is the evidence.
 
 The model is trained without labels (resolution_training): u by random sampling, m and
 the chance that two parties match by expectation maximisation on beneficiaries (name and
-city); senders, with a name only, borrow the name's m. Exact names weigh by how common
-they are in the country (resolution_model.frequency_sql). A kind with too few parties to
-train uses the config's priors. Pairs at or above the threshold are linked, except an
-initial that fits two unlinked people; connected components are the entities.
+city), the behavioural m and u by a second pass among namesakes; senders, with a name
+only, borrow the name's m and take the behavioural u from namesake pairs. Exact names
+weigh by how common they are in the country (resolution_model.frequency_sql). A kind with
+too few parties to train uses the config's priors. Pairs at or above the threshold are
+linked, except an initial that fits two unlinked people and pairs an analyst rejected
+("not the same person", from the case store); connected components are the entities.
 
 Tables written (each party exactly once in its kind's entity table):
 - `beneficiary_entities`, `sender_entities`: party_id, entity_id, entity_size, name.

@@ -10,10 +10,16 @@
   is the chance for any pair (at most `max_duplicate_share` further accounts per
   account). Name and city are trained together.
 - Senders have a name and a country only. Among pairs sharing a name word, a latent-class
-  model with one variable cannot tell a second id of one customer from a namesake, so
-  EM is not run on them: senders take the name's m from the beneficiaries' model (how
+  model with one identity variable cannot tell a second id of one customer from a
+  namesake, so EM is not run on them: senders take the name's m from the beneficiaries' model (how
   institutions garble names does not depend on who holds the account), their own u, and
   the chance from the config's `duplicate_share`.
+- Behaviour (payers / payees in common, churn): a second EM pass among parties with the
+  same name in one country keeps m and u of the behavioural levels. There the non-matches
+  are namesakes, so u is how often two namesakes share payers, not two random parties
+  (far rarer). The first pass leaves behaviour out: relatives share a surname, a city
+  and the payer who supports them, and would pass for one person. Senders keep the
+  behavioural m of the priors and take u as the share among namesake pairs.
 - Country's m stays the prior: every scored pair shares a country by blocking.
 A level the data never showed keeps its prior; no trained value goes below
 MIN_PROBABILITY, so one unseen level cannot veto a pair on its own.
