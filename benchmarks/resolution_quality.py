@@ -1,16 +1,27 @@
-"""Entity resolution against the generator's ground truth, on every shipped scenario.
+"""Entity resolution against the generator's ground truth, per threshold, and its effect on
+detection.
 
-    .venv/bin/python -m benchmarks.resolution_quality [--senders 5000] [--seed 3] [--workdir DIR]
+    .venv/bin/python -m benchmarks.resolution_quality [--senders 5000] [--seed 3]
+        [--scenarios default ...] [--thresholds 0.5 0.8 0.9 0.95 0.99] [--workdir DIR]
 
-parties.csv names the person behind each beneficiary account (several wallets per person,
-often under a spelling variant, sometimes in another city). Pairwise figures count pairs of
-accounts: a predicted pair is two accounts in one resolved entity, a true pair two accounts
-of one person. "Twins" are pairs of accounts of *different* persons with the same name,
-city and country after normalisation: no identity attribute can tell them apart, so they
-bound the precision any resolver reaches on this data.
+parties.csv names the person behind each account (`person_id`): several wallets per
+person, often under a spelling variant, sometimes in another city; where a sender has no
+person_id it is a person of its own. Pairwise figures count pairs of accounts: a
+predicted pair is two accounts in one resolved entity, a true pair two accounts of one
+person, a hit both. Three groups:
+- facilitators: true pairs of facilitators' accounts; predicted pairs with at least one
+  facilitator's account (an innocent account merged with a facilitator's is a false pair);
+- beneficiaries: every beneficiary account;
+- senders: every sender id.
+"Twins" are pairs of accounts of different persons with the same name, city and country
+after normalisation; the table gives how many there are and how many were merged.
 
-The generator gives every sender its own person (no one holds two sender ids), so every
-merged sender is a false merge on this data; the sender line reports how many there are.
+Resolution runs once, at the lowest threshold; each threshold's entities are the connected
+components of the links at or above it (the same as resolving at that threshold, except
+that the ambiguous-initial rule is applied at the lowest one).
+
+Detection: the whole scan with resolution and with `enabled: false` (every account a
+person of its own): average precision of offenders and facilitators.
 """
 
 from __future__ import annotations
@@ -20,72 +31,157 @@ import tempfile
 import time
 from pathlib import Path
 
+import igraph
 import yaml
 
+from vigil.evaluation import evaluate
 from vigil.ingest import ingest
 from vigil.network.resolution import resolve_entities
 from vigil.network.resolution_config import DEFAULT_CONFIG, load_resolution_config
 from vigil.network.resolution_model import name_tokens_sql
+from vigil.scan import scan
 from vigil.synth import generate
 from vigil.synth.scenario import SHIPPED
 from vigil.workspace import Workspace
 
+GROUPS = ("facilitators", "beneficiaries", "senders")
 
-def pair_figures(ws: Workspace, parties_csv: Path) -> dict[str, float]:
-    """Pairwise precision / recall of beneficiary entities against person_id."""
-    tokens = name_tokens_sql("b.name", load_resolution_config())
+
+def load_truth(ws: Workspace, parties_csv: Path) -> None:
+    """`truth`: party_kind, party_id, person (person_id, or the party's own id), role,
+    twin_key (normalised name, city, country)."""
+    tokens = name_tokens_sql("name", load_resolution_config())
     ws.con.execute(
-        "CREATE OR REPLACE TEMP TABLE truth AS SELECT party_id, person_id "
-        "FROM read_csv(?, all_varchar = true) WHERE party_kind = 'beneficiary'",
+        f"""
+        CREATE OR REPLACE TEMP TABLE truth AS
+        WITH listed AS (
+            SELECT party_kind, party_id, coalesce(nullif(person_id, ''), party_kind || party_id)
+                   AS person, role
+            FROM read_csv(?, all_varchar = true)
+        ),
+        seen AS (
+            SELECT 'beneficiary' AS party_kind, beneficiary_id AS party_id,
+                   any_value(beneficiary_name) AS name, any_value(beneficiary_city) AS city,
+                   any_value(beneficiary_country) AS country
+            FROM payments GROUP BY beneficiary_id
+            UNION ALL
+            SELECT 'sender', sender_id, any_value(sender_name), NULL, any_value(sender_country)
+            FROM payments GROUP BY sender_id
+        )
+        SELECT l.party_kind, l.party_id, l.person, l.role,
+               concat_ws('|', array_to_string(list_sort({tokens}), ' '), s.city, s.country)
+                   AS twin_key
+        FROM listed l JOIN seen s USING (party_kind, party_id)
+        """,
         [str(parties_csv)],
     )
+
+
+def components(ws: Workspace, threshold: float) -> None:
+    """`assigned`: party_kind, party_id, entity: connected components of the links at or
+    above `threshold` (parties without a link are their own entity)."""
+    links = ws.con.execute(
+        "SELECT party_kind, left_id, right_id FROM entity_links WHERE match_probability >= ?",
+        [threshold],
+    ).fetchall()
+    names = sorted({(k, p) for k, a, b in links for p in (a, b)})
+    index = {name: i for i, name in enumerate(names)}
+    graph = igraph.Graph(n=len(names), edges=[(index[(k, a)], index[(k, b)]) for k, a, b in links])
+    rows = [
+        (kind, party, f"{kind}:{number}")
+        for number, members in enumerate(graph.connected_components())
+        for kind, party in (names[i] for i in members)
+    ]
+    ws.con.execute(
+        "CREATE OR REPLACE TEMP TABLE assigned "
+        "(party_kind VARCHAR, party_id VARCHAR, entity VARCHAR)"
+    )
+    if rows:
+        ws.con.executemany("INSERT INTO assigned VALUES (?, ?, ?)", rows)
+
+
+def pair_figures(ws: Workspace, group: str) -> dict[str, float]:
+    kind = "sender" if group == "senders" else "beneficiary"
+    facilitator = "role = 'facilitator'" if group == "facilitators" else "true"
     row = ws.con.execute(
         f"""
-        WITH b AS (
-            SELECT e.party_id, e.entity_id, t.person_id, e.name,
-                   p.beneficiary_city AS city, p.beneficiary_country AS country
-            FROM beneficiary_entities e JOIN truth t USING (party_id)
-            JOIN (SELECT DISTINCT ON (beneficiary_id) beneficiary_id, beneficiary_city,
-                         beneficiary_country FROM payments ORDER BY ALL) p
-              ON p.beneficiary_id = e.party_id
+        WITH t AS (
+            SELECT t.*, coalesce(a.entity, t.party_kind || ':' || t.party_id) AS entity,
+                   {facilitator} AS counted
+            FROM truth t LEFT JOIN assigned a USING (party_kind, party_id)
+            WHERE t.party_kind = '{kind}'
         ),
-        keyed AS (SELECT *, array_to_string(list_sort({tokens}), ' ') AS key FROM b),
-        pairs AS (SELECT sum(n * (n - 1) / 2) AS n FROM (
-            SELECT count(*) AS n FROM keyed GROUP BY entity_id)),
-        truth_pairs AS (SELECT sum(n * (n - 1) / 2) AS n FROM (
-            SELECT count(*) AS n FROM keyed GROUP BY person_id)),
-        hits AS (SELECT sum(n * (n - 1) / 2) AS n FROM (
-            SELECT count(*) AS n FROM keyed GROUP BY entity_id, person_id)),
-        same_key AS (SELECT sum(n * (n - 1) / 2) AS n FROM (
-            SELECT count(*) AS n FROM keyed GROUP BY key, city, country)),
-        same_key_person AS (SELECT sum(n * (n - 1) / 2) AS n FROM (
-            SELECT count(*) AS n FROM keyed GROUP BY key, city, country, person_id))
-        SELECT (SELECT count(*) FROM keyed), (SELECT count(DISTINCT person_id) FROM keyed),
-               (SELECT count(DISTINCT entity_id) FROM keyed),
-               (SELECT n FROM pairs), (SELECT n FROM truth_pairs), (SELECT n FROM hits),
-               (SELECT n FROM same_key) - (SELECT n FROM same_key_person)
+        entities AS (
+            SELECT count(*) AS n, count(*) FILTER (WHERE counted) AS c FROM t GROUP BY entity
+        ),
+        persons AS (SELECT count(*) AS n FROM t WHERE counted GROUP BY person),
+        hits AS (SELECT count(*) AS n FROM t WHERE counted GROUP BY entity, person),
+        twins AS (
+            SELECT count(*) AS n, count(DISTINCT person) AS people FROM t
+            WHERE counted GROUP BY twin_key HAVING count(DISTINCT person) > 1
+        ),
+        twin_merged AS (  -- pairs of different persons' accounts, same twin key, one entity
+            SELECT a.party_id FROM t a JOIN t b
+              ON a.twin_key = b.twin_key AND a.entity = b.entity AND a.person <> b.person
+             AND a.party_id < b.party_id
+            WHERE a.counted AND b.counted
+        )
+        SELECT (SELECT sum(c * (n - c) + c * (c - 1) / 2) FROM entities),
+               (SELECT sum(n * (n - 1) / 2) FROM persons),
+               (SELECT sum(n * (n - 1) / 2) FROM hits),
+               (SELECT count(*) FROM twins),
+               (SELECT count(*) FROM twin_merged)
         """
     ).fetchall()[0]
-    accounts, persons, entities, predicted, true, hits, twins = (float(x or 0) for x in row)
+    predicted, true, hits, twin_names, twins_merged = (float(x or 0) for x in row)
     return {
-        "accounts": accounts,
-        "persons": persons,
-        "entities": entities,
-        "predicted_pairs": predicted,
         "true_pairs": true,
+        "predicted_pairs": predicted,
         "precision": hits / predicted if predicted else 1.0,
         "recall": hits / true if true else 1.0,
-        "twin_pairs": twins,
+        "twin_names": twin_names,
+        "twins_merged": twins_merged,
     }
 
 
-def sender_merges(ws: Workspace) -> tuple[int, int, int]:
-    """Sender parties, entities, and pairs of sender ids merged into one entity."""
-    row = ws.con.execute(
-        "SELECT count(*), count(DISTINCT entity_id), "
-        "coalesce(sum(entity_size - 1) / 2, 0) FROM sender_entities"
-    ).fetchall()[0]
-    return int(row[0]), int(row[1]), int(row[2])
+def config_with(folder: Path, **values: object) -> Path:
+    """The shipped configuration with some keys changed."""
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    data.update(values)
+    path = folder / ("resolution-" + "-".join(f"{k}{v}" for k, v in values.items()) + ".yaml")
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def quality(scenario: str, out: Path, generated, thresholds: list[float]) -> None:
+    with Workspace.open(out / "vigil.duckdb") as ws:
+        ingest(ws, [generated.transactions], quarantine_path=out / "quarantine.csv")
+        started = time.perf_counter()
+        resolve_entities(ws, config=config_with(out, threshold=min(thresholds)))
+        seconds = time.perf_counter() - started
+        load_truth(ws, generated.parties)
+        for threshold in sorted(thresholds):
+            components(ws, threshold)
+            for group in GROUPS:
+                f = pair_figures(ws, group)
+                print(
+                    f"| {scenario} | {threshold:g} | {group} | {f['true_pairs']:,.0f} | "
+                    f"{f['predicted_pairs']:,.0f} | {f['precision']:.3f} | {f['recall']:.3f} | "
+                    f"{f['twin_names']:,.0f} | {f['twins_merged']:,.0f} | {seconds:.1f} |",
+                    flush=True,
+                )
+
+
+def detection(scenario: str, out: Path, generated) -> str:
+    cells = []
+    for label, config in (
+        ("with", None),
+        ("without", config_with(out, enabled=False)),
+    ):
+        result = scan([generated.transactions], out / f"scan-{label}", resolution=config)
+        report = evaluate(result.alerts, generated.labels).to_dict()
+        cells += [f"{report[k]['average_precision']:.3f}" for k in ("sender", "beneficiary")]
+    return f"| {scenario} | " + " | ".join(cells) + " |"
 
 
 def main() -> None:
@@ -93,42 +189,31 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--scenarios", nargs="+", default=list(SHIPPED))
-    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.9])
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 0.8, 0.9, 0.95, 0.99])
+    parser.add_argument("--no-detection", action="store_true", help="pairwise figures only")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="vigil-resolution-"))
     print(
-        "| scenario | threshold | accounts | persons | entities | true pairs | predicted pairs | "
-        "precision | recall | twin pairs | senders merged (pairs) | resolve s |"
+        "| scenario | threshold | group | true pairs | predicted pairs | precision | recall | "
+        "twin names | twin pairs merged | resolve s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    generated = {}
     for scenario in args.scenarios:
         out = root / scenario
-        generated = generate(out, senders=args.senders, seed=args.seed, scenario=scenario)
-        with Workspace.open(out / "vigil.duckdb") as ws:
-            ingest(ws, [generated.transactions], quarantine_path=out / "quarantine.csv")
-            for threshold in args.thresholds:
-                started = time.perf_counter()
-                resolve_entities(ws, config=config_at(threshold, out))
-                seconds = time.perf_counter() - started
-                f = pair_figures(ws, generated.parties)
-                _senders, _entities, merged_pairs = sender_merges(ws)
-                print(
-                    f"| {scenario} | {threshold:g} | {f['accounts']:,.0f} | "
-                    f"{f['persons']:,.0f} | {f['entities']:,.0f} | {f['true_pairs']:,.0f} | "
-                    f"{f['predicted_pairs']:,.0f} | {f['precision']:.3f} | {f['recall']:.3f} | "
-                    f"{f['twin_pairs']:,.0f} | {merged_pairs:,} | {seconds:.1f} |",
-                    flush=True,
-                )
-
-
-def config_at(threshold: float, folder: Path) -> Path:
-    """The shipped configuration with another threshold."""
-    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-    data["threshold"] = threshold
-    path = folder / f"resolution-{threshold:g}.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+        generated[scenario] = generate(out, senders=args.senders, seed=args.seed, scenario=scenario)
+        quality(scenario, out, generated[scenario], args.thresholds)
+    if args.no_detection:
+        return
+    print()
+    print(
+        "| scenario | offender AP with resolution | facilitator AP with | offender AP without | "
+        "facilitator AP without |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for scenario in args.scenarios:
+        print(detection(scenario, root / scenario, generated[scenario]), flush=True)
 
 
 if __name__ == "__main__":

@@ -91,21 +91,38 @@ def population_rows() -> list[dict[str, str]]:
         if rng.random() < 0.2:
             senders.append((f"S{i:04d}b", names.spelling_variant(given, surname, rng), country))
     rows = []
+    first_payer: dict[str, tuple[str, str, str]] = {}
     for i in range(max(len(beneficiaries), len(senders))):
-        sender_id, sender_name, sender_country = senders[i % len(senders)]
+        sender = senders[i % len(senders)]
         beneficiary_id, beneficiary_name, city = beneficiaries[i % len(beneficiaries)]
         rows.append(
-            payment(
-                sender_id,
-                beneficiary_id,
-                START + timedelta(hours=i),
-                sender_name=sender_name,
-                sender_country=sender_country,
-                beneficiary_name=beneficiary_name,
-                city=city,
-            )
+            _paid(sender, beneficiaries[i % len(beneficiaries)], START + timedelta(hours=i))
         )
+        first_payer.setdefault(beneficiary_id[:-1], sender)
+        if beneficiary_id.endswith("b"):  # whoever pays a person pays the second account too
+            payer = first_payer[beneficiary_id[:-1]]
+            rows.append(_paid(payer, (beneficiary_id, beneficiary_name, city), START))
+    # The hand-made persons' accounts have a payer in common too (Ana Reyes, another
+    # person of the household, is paid by the household's payer as well).
+    for number, accounts in enumerate((ONE_FACILITATOR, HOUSEHOLD)):
+        payer = (f"S-COMMON-{number}", f"Gary Common{'xyz'[number]}", "US")
+        rows += [_paid(payer, account, START + timedelta(days=1)) for account in accounts]
     return rows
+
+
+def _paid(
+    sender: tuple[str, str, str], beneficiary: tuple[str, str, str], when: datetime
+) -> dict[str, str]:
+    (sender_id, sender_name, sender_country), (beneficiary_id, name, city) = sender, beneficiary
+    return payment(
+        sender_id,
+        beneficiary_id,
+        when,
+        sender_name=sender_name,
+        sender_country=sender_country,
+        beneficiary_name=name,
+        city=city,
+    )
 
 
 def _workspace(folder: Path, rows: list[dict[str, str]]) -> Workspace:

@@ -10,6 +10,8 @@ import pytest
 
 from tests.builders import series, write_payments_csv
 from tests.web.conftest import PASSWORD, USERS, WebSite
+from vigil.cases import audit
+from vigil.cases.entity_decisions import RejectedPair, rejected_pairs
 from vigil.cases.store import CaseStore
 from vigil.cases.users import add_user
 from vigil.scan import scan
@@ -56,3 +58,24 @@ def test_the_party_page_lists_the_accounts_of_the_same_person_and_why(login) -> 
     assert set(linked) == {"w2", "w3"}
     assert all(0.9 <= link["match_probability"] <= 1 for link in linked.values())
     assert 'id="same-person"' not in ana.get("/parties/beneficiary/other").text
+
+
+def test_an_analyst_rejects_a_merge_on_the_party_page(login, site: WebSite) -> None:
+    ana = login("ana")
+    answer = ana.post("/parties/beneficiary/w1/not-same-person", {"other_id": "w3"})
+    assert answer.status_code == 303
+    page = ana.get(answer.headers["location"]).text
+    assert "are not the same person" in page
+    section = page.split('id="same-person"')[1].split("</section>")[0]
+    assert "/parties/beneficiary/w2" in section and "/parties/beneficiary/w3" not in section
+    linked = ana.api("GET", "/api/parties/beneficiary/w1").json()["same_person"]
+    assert {link["party_id"] for link in linked} == {"w2"}
+    assert rejected_pairs(site.store) == [RejectedPair("beneficiary", "w1", "w3")]
+    actions = [(e.actor, e.action, e.target) for e in audit.entries(site.store)]
+    assert ("ana", "entity.not_same_person", "beneficiary:w1") in actions
+
+
+def test_an_auditor_cannot_reject_a_merge(login, site: WebSite) -> None:
+    answer = login("aud").post("/parties/beneficiary/w1/not-same-person", {"other_id": "w2"})
+    assert answer.status_code == 403
+    assert RejectedPair("beneficiary", "w1", "w2") not in rejected_pairs(site.store)

@@ -174,3 +174,19 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # shown by `list` to tell keys apart
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EntityDecision(Base):
+    """An analyst's word on a merge entity resolution made: "not the same person". Every
+    later scan keeps the two parties apart. One row per pair (left_id < right_id); the
+    audit trail holds who said so and when, this row the latest word."""
+
+    __tablename__ = "entity_decisions"
+
+    party_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    left_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    right_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,17 +1,24 @@
 """Entity resolution: which beneficiary accounts (and which sender ids) are one person.
 
-A facilitator holds several wallets under spellings of one name; an FIU merging reports
-from several remitters sees one customer under several sender ids. Splink (DuckDB backend,
-on the workspace's own connection) scores pairs of parties that share a blocking key on
-identity attributes only: name, country and, for beneficiaries, city. Payment behaviour
-is deliberately left out, so the network stage that uses these entities stays independent.
+A facilitator holds several wallets under spellings of one name, and opens a new one every
+few months; an offender pays under two customer ids; an FIU merging reports from several
+remitters sees one customer under several sender ids. Splink (DuckDB backend, on the
+workspace's own connection) scores pairs of parties that share a blocking key (name words,
+or a distinctive payer / payee in common) on:
+- identity attributes: name, country and, for beneficiaries, city;
+- behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
+  in common, which counts only under names alike (relatives share payers too), and churn
+  (one account stops as the other starts). Where names cannot decide (a few hundred name
+  pairs cover most people of a country), this is the evidence.
 
 The model is trained without labels (resolution_training): u by random sampling, m and
 the chance that two parties match by expectation maximisation on beneficiaries (name and
-city); senders, with a name only, borrow the name's m. Exact names weigh by how common
-they are in the country (resolution_model.frequency_sql). A kind with too few parties to
-train uses the config's priors. Pairs at or above the threshold are linked, except an
-initial that fits two unlinked people; connected components are the entities.
+city), the behavioural m and u by a second pass among namesakes; senders, with a name
+only, borrow the name's m and take the behavioural u from namesake pairs. Exact names
+weigh by how common they are in the country (resolution_model.frequency_sql). A kind with
+too few parties to train uses the config's priors. Pairs at or above the threshold are
+linked, except an initial that fits two unlinked people and pairs an analyst rejected
+("not the same person", from the case store); connected components are the entities.
 
 Tables written (each party exactly once in its kind's entity table):
 - `beneficiary_entities`, `sender_entities`: party_id, entity_id, entity_size, name.
@@ -26,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +48,11 @@ from vigil.network.resolution_model import (
     SENDER,
     Comparison,
     PartyKind,
+    behaviour_sql,
     comparisons_for,
     frequency_columns,
     frequency_sql,
+    namesake_levels_sql,
     parties_sql,
     party_records_sql,
 )
@@ -87,6 +96,7 @@ class KindResolution:
     seconds: float
     model: str  # "trained" (for senders: "trained; name m from beneficiaries"), "priors"
     # (too few parties to train, or training failed), "none" (fewer than 2 parties)
+    rejected_links: int = 0  # links dropped because an analyst rejected a merge
 
 
 @dataclass(frozen=True)
@@ -99,18 +109,39 @@ class ResolutionSummary:
         return asdict(self)
 
 
-def resolve_entities(ws: Workspace, *, config: Path | None = None) -> ResolutionSummary:
+def resolve_entities(
+    ws: Workspace,
+    *,
+    config: Path | None = None,
+    rejected: Iterable[tuple[str, str, str]] = (),
+) -> ResolutionSummary:
     """Resolve beneficiaries and senders to persons; write `beneficiary_entities`,
-    `sender_entities` and `entity_links` to the workspace, replacing earlier ones."""
+    `sender_entities` and `entity_links` to the workspace, replacing earlier ones.
+
+    `rejected`: (party_kind, party_id, other_id) of merges an analyst rejected ("not the
+    same person", from the case store): those two parties end in different entities."""
     settings = load_resolution_config(config)
     _quiet_splink()
     workspace = quote_identifier(_database(ws.con))
     with _scratch(ws.con) as cursor:
+        _register_rejected(cursor, rejected)
         payments = f"{workspace}.main.payments"
         beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, payments, settings)
         senders, _ = _resolve_kind(cursor, SENDER, payments, settings, borrowed=model)
         _store(cursor, workspace)
     return ResolutionSummary(settings.threshold, beneficiaries, senders)
+
+
+def _register_rejected(
+    cursor: duckdb.DuckDBPyConnection, rejected: Iterable[tuple[str, str, str]]
+) -> None:
+    cursor.execute(
+        "CREATE OR REPLACE TABLE rejected_pairs "
+        "(party_kind VARCHAR, left_id VARCHAR, right_id VARCHAR)"
+    )
+    rows = sorted({(kind, *sorted((a, b))) for kind, a, b in rejected if a != b})
+    if rows:
+        cursor.executemany("INSERT INTO rejected_pairs VALUES (?, ?, ?)", rows)
 
 
 def _store(cursor: duckdb.DuckDBPyConnection, workspace: str) -> None:
@@ -179,8 +210,14 @@ def _resolve_kind(
     """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
+    behaviour = f"{kind.kind}_behaviour"
     cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, payments)}")
-    cursor.execute(f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, config)}")
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, payments, config)}"
+    )
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, behaviour, config)}"
+    )
     parties = cursor.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
     edges = f"{kind.kind}_edges"
     cursor.execute(
@@ -189,9 +226,9 @@ def _resolve_kind(
         "name_level INTEGER)"
     )
     model = None
-    if parties >= 2:
+    if parties >= 2 and config.enabled:
         model = _link(cursor, kind, records, edges, parties, config, borrowed)
-    _write_entities(cursor, kind, names, edges)
+    rejected = _respect_rejections(cursor, kind, names, edges)
     entities = cursor.execute(
         f"SELECT count(DISTINCT entity_id) FROM {kind.kind}_entities"
     ).fetchall()[0][0]
@@ -207,8 +244,42 @@ def _resolve_kind(
         source,
         seconds,
     )
-    figures = KindResolution(parties, entities, parties - entities, links, seconds, source)
+    figures = KindResolution(
+        parties, entities, parties - entities, links, seconds, source, rejected
+    )
     return figures, model
+
+
+def _respect_rejections(
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, names: str, edges: str
+) -> int:
+    """Write the entities without the merges analysts rejected; the links dropped.
+
+    A rejected pair's own link goes. Should the two still meet through other accounts
+    (A-C-B), the right-hand party of the pair is cut from every link: it stands alone
+    until the analyst looks at it again, rather than stay in one entity with the party it
+    was said not to be."""
+    before = cursor.execute(f"SELECT count(*) FROM {edges}").fetchall()[0][0]
+    mine = f"(SELECT left_id, right_id FROM rejected_pairs WHERE party_kind = '{kind.kind}')"
+    cursor.execute(f"DELETE FROM {edges} WHERE (left_id, right_id) IN {mine}")
+    entities = f"{kind.kind}_entities"
+    for _ in range(1 + cursor.execute(f"SELECT count(*) FROM {mine}").fetchall()[0][0]):
+        _write_entities(cursor, kind, names, edges)
+        still = cursor.execute(
+            f"""DELETE FROM {edges} WHERE left_id IN (SELECT r.right_id FROM {mine} r
+                    JOIN {entities} a ON a.party_id = r.left_id
+                    JOIN {entities} b ON b.party_id = r.right_id AND b.entity_id = a.entity_id)
+                OR right_id IN (SELECT r.right_id FROM {mine} r
+                    JOIN {entities} a ON a.party_id = r.left_id
+                    JOIN {entities} b ON b.party_id = r.right_id AND b.entity_id = a.entity_id)
+            """
+        ).fetchall()[0][0]
+        if not still:
+            break
+    else:
+        _write_entities(cursor, kind, names, edges)
+    after = cursor.execute(f"SELECT count(*) FROM {edges}").fetchall()[0][0]
+    return before - after
 
 
 def _link(
@@ -236,7 +307,19 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            model = train(frame, kind, config, parties, int(em_pairs), frequencies, borrowed)
+            namesakes = (
+                {  # the u of a kind without city (see resolution_training)
+                    (comparison, level): share
+                    for comparison, level, share in cursor.execute(
+                        namesake_levels_sql(kind, records)
+                    ).fetchall()
+                }
+                if not kind.city_column
+                else {}
+            )
+            model = train(
+                frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
+            )
         except (ValueError, duckdb.Error) as error:  # data too thin for a training step
             logger.warning(
                 "entity resolution of %s parties: training failed (%s); "
@@ -298,19 +381,22 @@ def _drop_ambiguous_initials(cursor: duckdb.DuckDBPyConnection, edges: str) -> N
 
 
 def _explanation_sql(comparisons: tuple[Comparison, ...], model: Model) -> str:
-    """'name: same name (...) (+8.1); city: same city (+3.0); ...; prior (-13.2)'."""
+    """'name: same name (...) (+8.1); city: same city (+3.0); payers: three or more payers in
+    common (3 of 4 and 5 distinctive payers) (+9.6); ...; prior (-13.2)'."""
     parts = []
     for comparison in comparisons:
         gamma = f"gamma_{comparison.name}"
         cases = " ".join(
             f"WHEN {value} THEN '{label}'" for value, label in comparison.gamma_labels().items()
         )
+        label = f"(CASE {gamma} {cases} END)"
+        if comparison.detail_sql:  # the figures behind a level that is evidence (not ELSE)
+            label += f" || (CASE WHEN {gamma} > 0 THEN ' ' || {comparison.detail_sql} ELSE '' END)"
         weight = f"mw_{comparison.name}"  # Splink's partial match weight (log2 of m / u)
         if model.trained and any(level.tf_column for level in comparison.levels):
             weight += f" + coalesce(mw_tf_adj_{comparison.name}, 0)"
         parts.append(
-            f"'{comparison.name}: ' || (CASE {gamma} {cases} END) || "
-            f"' (' || printf('%+.1f', {weight}) || ')'"
+            f"'{comparison.name}: ' || {label} || ' (' || printf('%+.1f', {weight}) || ')'"
         )
     parts.append(f"'prior ({model.prior_weight:+.1f})'")
     return "concat_ws('; ', " + ", ".join(parts) + ")"

@@ -1,4 +1,5 @@
-"""The entity-resolution configuration (resolution.yaml): threshold, blocking, training, priors."""
+"""The entity-resolution configuration (resolution.yaml): threshold, blocking, training,
+behaviour, priors."""
 
 from __future__ import annotations
 
@@ -64,11 +65,32 @@ class CountryPriors(_Comparison):
     different: LevelPrior
 
 
+class CounterpartPriors(_Comparison):
+    many: LevelPrior
+    several: LevelPrior
+    one: LevelPrior
+    unlike_names: LevelPrior
+    none: LevelPrior
+
+
+class TimingPriors(_Comparison):
+    churn: LevelPrior
+    other: LevelPrior
+
+
 class Priors(Strict):
     duplicate_share: OpenShare
     name: NamePriors
     city: CityPriors
     country: CountryPriors
+    payers: CounterpartPriors
+    payees: CounterpartPriors
+    timing: TimingPriors
+
+
+class Behaviour(Strict):
+    max_counterpart_parties: Annotated[int, Field(ge=2)] = 50
+    counterparts_listed: Annotated[int, Field(ge=1, le=1000)] = 20
 
 
 class Training(Strict):
@@ -103,11 +125,14 @@ class Names(Strict):
 
 
 class ResolutionConfig(Strict):
+    enabled: bool = True
     threshold: OpenShare = 0.9
     max_block_size: Annotated[int, Field(ge=2)] = 30
+    max_country_block_size: Annotated[int, Field(ge=2)] = 12
     seed: int = 7
     training: Training = Training()
     names: Names = Names()
+    behaviour: Behaviour = Behaviour()
     priors: Priors
 
 

@@ -16,19 +16,30 @@ from vigil.network.resolution_config import LevelPrior, ResolutionConfig
 
 @dataclass(frozen=True)
 class PartyKind:
-    """Where one kind of party's identity attributes live in `payments`."""
+    """Where one kind of party's identity attributes live in `payments`, and who is on the
+    other side of its payments (a beneficiary's payers, a sender's payees)."""
 
     kind: str
     id_column: str
     name_column: str
     country_column: str
     city_column: str | None
+    counterpart_column: str
+    counterparts: str  # the comparison's name and the word in explanations: payers, payees
 
 
 BENEFICIARY = PartyKind(
-    "beneficiary", "beneficiary_id", "beneficiary_name", "beneficiary_country", "beneficiary_city"
+    "beneficiary",
+    "beneficiary_id",
+    "beneficiary_name",
+    "beneficiary_country",
+    "beneficiary_city",
+    "sender_id",
+    "payers",
 )
-SENDER = PartyKind("sender", "sender_id", "sender_name", "sender_country", None)
+SENDER = PartyKind(
+    "sender", "sender_id", "sender_name", "sender_country", None, "beneficiary_id", "payees"
+)
 
 
 @dataclass(frozen=True)
@@ -46,12 +57,17 @@ class Comparison:
     name: str
     null_sql: str
     levels: tuple[Level, ...]  # most to least alike; the last is the ELSE level
+    detail_sql: str | None = None  # text after the level's label in an explanation
+    behavioural: bool = False  # evidence from payments rather than from identity attributes
 
     def gamma_labels(self) -> dict[int, str]:
         """Splink's comparison-vector value of each level -> its label (-1: missing)."""
         top = len(self.levels) - 1
         labels = {top - i: level.label for i, level in enumerate(self.levels)}
         return {-1: "missing", **labels}
+
+    def level(self, key: str) -> Level:
+        return next(level for level in self.levels if level.key == key)
 
     def gamma_of(self, key: str) -> int:
         """Splink's comparison-vector value of the level named `key`."""
@@ -138,8 +154,83 @@ COUNTRY = Comparison(
 )
 
 
-def comparisons_for(kind: PartyKind) -> tuple[Comparison, ...]:
-    return (NAME, CITY, COUNTRY) if kind.city_column else (NAME, COUNTRY)
+SHARED = "len(list_intersect(counterparts_l, counterparts_r))"
+# Names alike enough for shared payers to be evidence of one person: the same name, or one
+# form of it (initials, a middle name, a typo). Under names that merely look alike
+# ("Maria" and "Mario"), payers in common are what one family's members have.
+ALIKE_NAME_LEVELS = (
+    "exact",
+    "same_apart_from_initials",
+    "one_letter_apart",
+    "initial_for_given_name",
+    "extra_name",
+)
+
+
+def counterparts_comparison(kind: PartyKind) -> Comparison:
+    """Payers (of a beneficiary) or payees (of a sender) the two parties have in common.
+    Only distinctive counterparts count (see `behaviour_sql`): an offender paying two
+    wallets of one facilitator, not a shop's thousand customers."""
+    word = kind.counterparts
+    alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
+    return Comparison(
+        word,
+        "counterparts_l IS NULL OR counterparts_r IS NULL",
+        (
+            Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
+            Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
+            Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
+            Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
+            Level("none", f"no {word[:-1]} in common", "ELSE"),
+        ),
+        detail_sql=(
+            f"'(' || {SHARED} || ' of ' || len(counterparts_l) || ' and ' "
+            f"|| len(counterparts_r) || ' distinctive {word})'"
+        ),
+        behavioural=True,
+    )
+
+
+# One wallet replaced by another: the earlier account's last payment at most
+# CHURN_OVERLAP_DAYS after, and at most CHURN_GAP_DAYS before, the later account's first;
+# the later one goes on after the earlier stops; each was in use for CHURN_MIN_SPAN_DAYS
+# (two one-off payments a month apart say nothing).
+CHURN_OVERLAP_DAYS = 14
+CHURN_GAP_DAYS = 62
+CHURN_MIN_SPAN_DAYS = 14
+_EARLY = "(CASE WHEN first_day_l <= first_day_r THEN {l} ELSE {r} END)"
+_LATE = "(CASE WHEN first_day_l <= first_day_r THEN {r} ELSE {l} END)"
+_GAP = (
+    _LATE.format(l="first_day_l", r="first_day_r")
+    + " - "
+    + _EARLY.format(l="last_day_l", r="last_day_r")
+)
+TIMING = Comparison(
+    "timing",
+    "first_day_l IS NULL OR first_day_r IS NULL",
+    (
+        Level(
+            "churn",
+            "one account stops as the other starts",
+            f"first_day_l <> first_day_r "
+            f"AND last_day_l - first_day_l >= {CHURN_MIN_SPAN_DAYS} "
+            f"AND last_day_r - first_day_r >= {CHURN_MIN_SPAN_DAYS} "
+            f"AND {_GAP} BETWEEN -{CHURN_OVERLAP_DAYS} AND {CHURN_GAP_DAYS} "
+            f"AND {_LATE.format(l='last_day_l', r='last_day_r')} "
+            f"> {_EARLY.format(l='last_day_l', r='last_day_r')}",
+        ),
+        Level("other", "active side by side, or far apart", "ELSE"),
+    ),
+    detail_sql=f"'(' || ({_GAP}) || ' days from the one''s last payment to the other''s first)'",
+    behavioural=True,
+)
+
+
+def comparisons_for(kind: PartyKind, *, behaviour: bool = True) -> tuple[Comparison, ...]:
+    """The kind's comparisons: identity attributes, then (unless `behaviour` is False)
+    the behavioural ones."""
+    identity = (NAME, CITY, COUNTRY) if kind.city_column else (NAME, COUNTRY)
+    return (*identity, counterparts_comparison(kind), TIMING) if behaviour else identity
 
 
 # --- the party records ------------------------------------------------------------------
@@ -185,10 +276,51 @@ def parties_sql(kind: PartyKind, payments: str) -> str:
     """
 
 
-def party_records_sql(kind: PartyKind, parties: str, config: ResolutionConfig) -> str:
-    """Each party's record for Splink (from the `parties_sql` table `parties`): the
-    normalised name columns the comparisons use and the capped blocking keys."""
-    cap = config.max_block_size
+def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> str:
+    """Each party's payment behaviour, for the behavioural comparisons and blocking:
+    - `counterparts`: its distinctive payers (payees), sorted: those who pay (are paid by)
+      at most `behaviour.max_counterpart_parties` parties of its kind, at most
+      `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
+      a big employer's staff are left out: sharing them says nothing.
+    - `first_day`, `last_day`: its first and last payment (days since 1970-01-01)."""
+    behaviour = config.behaviour
+    return f"""
+        WITH pairs AS (
+            SELECT {kind.id_column} AS party_id, {kind.counterpart_column} AS counterpart,
+                   count(*) AS payments
+            FROM {payments} GROUP BY 1, 2
+        ),
+        spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),
+        listed AS (
+            SELECT party_id, counterpart
+            FROM pairs JOIN spread USING (counterpart)
+            WHERE parties <= {behaviour.max_counterpart_parties}
+            QUALIFY row_number() OVER (
+                PARTITION BY party_id ORDER BY payments DESC, counterpart
+            ) <= {behaviour.counterparts_listed}
+        ),
+        lists AS (
+            SELECT party_id, list_sort(list(counterpart)) AS counterparts
+            FROM listed GROUP BY party_id
+        ),
+        days AS (
+            SELECT {kind.id_column} AS party_id,
+                   CAST(floor(epoch(min(ts_utc)) / 86400) AS INTEGER) AS first_day,
+                   CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
+            FROM {payments} GROUP BY 1
+        )
+        SELECT party_id, counterparts, first_day, last_day
+        FROM days LEFT JOIN lists USING (party_id)
+    """
+
+
+def party_records_sql(
+    kind: PartyKind, parties: str, behaviour: str, config: ResolutionConfig
+) -> str:
+    """Each party's record for Splink (from the `parties_sql` table `parties` and the
+    `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
+    the behaviour, and the capped blocking keys."""
+    cap, country_cap = config.max_block_size, config.max_country_block_size
     city_keys = (
         f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
         if kind.city_column
@@ -225,7 +357,7 @@ def party_records_sql(kind: PartyKind, parties: str, config: ResolutionConfig) -
         ),
         capped AS (
             SELECT party_id,
-                   list_sort(list(token_key) FILTER (WHERE in_country <= {cap}))
+                   list_sort(list(token_key) FILTER (WHERE in_country <= {country_cap}))
                        AS token_keys_country{city_keys}
             FROM counted GROUP BY party_id
         )
@@ -233,8 +365,12 @@ def party_records_sql(kind: PartyKind, parties: str, config: ResolutionConfig) -
                country || ' ' || name_sorted AS name_in_country,
                country || ' ' || city AS city_in_country,
                CASE WHEN count(*) OVER (PARTITION BY country, name_core) <= {cap}
-                    THEN name_core END AS core_key
+                    THEN name_core END AS core_key,
+               country || ' ' || name_core AS namesake_key,
+               b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
+               b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)
+        LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
     """
     return records
@@ -329,16 +465,25 @@ def frequency_columns(kind: PartyKind) -> tuple[str, ...]:
 # --- Splink settings --------------------------------------------------------------------
 def blocking_rules(kind: PartyKind) -> list[Any]:
     """Pairs worth scoring: the same name words in any order (within the country); a word
-    plus the initials of the whole name, within the city and within the country. Every key
-    shared by more than `max_block_size` parties is dropped, so no rule is quadratic."""
+    plus the initials of the whole name, within the city (beneficiaries) or the country
+    (senders); a distinctive payer (payee) in common. Every name key shared by more than
+    `max_block_size` parties is dropped, so no rule is quadratic."""
     rules = [block_on("country", "core_key")]
     if kind.city_column:
         rules.append(
             block_on("country", "city", "token_keys_city", arrays_to_explode=["token_keys_city"])
         )
-    rules.append(
-        block_on("country", "token_keys_country", arrays_to_explode=["token_keys_country"])
-    )
+    else:
+        # Without a city, a word and the initials anywhere in the country ("J. Smith" and
+        # "SMITH, John" at two remitters). With a city, accounts in two cities come in
+        # through a payer in common instead: the country-wide rule would be the largest
+        # and adds next to nothing then.
+        rules.append(
+            block_on("country", "token_keys_country", arrays_to_explode=["token_keys_country"])
+        )
+    # A distinctive payer (payee) in common, whatever the names: each counterpart has at
+    # most `behaviour.max_counterpart_parties` parties, so this rule is bounded too.
+    rules.append(block_on("country", "counterpart_keys", arrays_to_explode=["counterpart_keys"]))
     return rules
 
 
@@ -352,12 +497,13 @@ def comparison_dicts(
     fitted: dict[tuple[str, str], tuple] | None = None,
     *,
     term_frequencies: bool = True,
+    behaviour: bool = True,
 ) -> list[dict[str, Any]]:
     """Splink comparison definitions; m / u are the fitted values where given, else priors.
     Without `term_frequencies` (too few parties to count how common a name is) an exact
     match weighs the same for every name."""
     out = []
-    for comparison in comparisons_for(kind):
+    for comparison in comparisons_for(kind, behaviour=behaviour):
         levels: list[dict[str, Any]] = [
             {
                 "sql_condition": comparison.null_sql,
@@ -380,3 +526,50 @@ def comparison_dicts(
             levels.append(entry)
         out.append({"output_column_name": comparison.name, "comparison_levels": levels})
     return out
+
+
+NAMESAKES_PER_NAME = 40  # parties of one name drawn (by id hash) to count namesake pairs
+_PAIR_COLUMNS = (
+    "party_id",
+    "counterparts",
+    "first_day",
+    "last_day",
+    "name_in_country",
+    "name_core",
+    "name_sorted",
+    "initials",
+    "core",
+    "tokens",
+)
+
+
+def namesake_levels_sql(kind: PartyKind, records: str) -> str:
+    """How often pairs of parties with the same name in one country fall in each level of
+    the behavioural comparisons: (comparison, level, share). At most NAMESAKES_PER_NAME
+    parties of a name take part, so the pairs stay bounded."""
+    drawn = (
+        f"SELECT * FROM {records} WHERE namesake_key IS NOT NULL QUALIFY row_number() "
+        f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
+        f"<= {NAMESAKES_PER_NAME}"
+    )
+    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in _PAIR_COLUMNS)
+    selects = []
+    for comparison in comparisons_for(kind):
+        if not comparison.behavioural:
+            continue
+        cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
+        selects.append(
+            f"SELECT '{comparison.name}' AS comparison, "
+            f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
+            f"count(*) / sum(count(*)) OVER () AS share "
+            f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
+        )
+    return f"""
+        WITH drawn AS ({drawn}),
+        pairs AS (
+            SELECT {columns} FROM drawn l JOIN drawn r
+            ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
+        )
+        {" UNION ALL ".join(selects)}
+        ORDER BY ALL
+    """

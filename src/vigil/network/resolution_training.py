@@ -10,10 +10,16 @@
   is the chance for any pair (at most `max_duplicate_share` further accounts per
   account). Name and city are trained together.
 - Senders have a name and a country only. Among pairs sharing a name word, a latent-class
-  model with one variable cannot tell a second id of one customer from a namesake, so
-  EM is not run on them: senders take the name's m from the beneficiaries' model (how
+  model with one identity variable cannot tell a second id of one customer from a
+  namesake, so EM is not run on them: senders take the name's m from the beneficiaries' model (how
   institutions garble names does not depend on who holds the account), their own u, and
   the chance from the config's `duplicate_share`.
+- Behaviour (payers / payees in common, churn): a second EM pass among parties with the
+  same name in one country keeps m and u of the behavioural levels. There the non-matches
+  are namesakes, so u is how often two namesakes share payers, not two random parties
+  (far rarer). The first pass leaves behaviour out: relatives share a surname, a city
+  and the payer who supports them, and would pass for one person. Senders keep the
+  behavioural m of the priors and take u as the share among namesake pairs.
 - Country's m stays the prior: every scored pair shares a country by blocking.
 A level the data never showed keeps its prior; no trained value goes below
 MIN_PROBABILITY, so one unseen level cannot veto a pair on its own.
@@ -30,6 +36,7 @@ from splink import Linker, SettingsCreator, block_on
 
 from vigil.network.resolution_config import ResolutionConfig
 from vigil.network.resolution_model import (
+    Comparison,
     PartyKind,
     blocking_rules,
     comparison_dicts,
@@ -43,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 MIN_PROBABILITY = 1e-4
 PROBE_RECORDS = 20_000  # records per side for Splink's estimate of an EM pass's size
+U_CHUNKS = 3  # Splink samples u in chunks (stopping early once every level is seen enough)
 
 
 @dataclass(frozen=True)
@@ -72,11 +80,16 @@ def prior_model(config: ResolutionConfig, parties: int) -> Model:
     return Model(chance)
 
 
-def splink_settings(kind: PartyKind, config: ResolutionConfig, model: Model) -> SettingsCreator:
+def splink_settings(
+    kind: PartyKind, config: ResolutionConfig, model: Model, *, behaviour: bool = True
+) -> SettingsCreator:
+    comparisons = comparison_dicts(
+        kind, config, model.levels, term_frequencies=model.trained, behaviour=behaviour
+    )
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="party_id",
-        comparisons=comparison_dicts(kind, config, model.levels, term_frequencies=model.trained),
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking_rules(kind),
         probability_two_random_records_match=model.probability_two_random_records_match,
         max_iterations=config.training.em_max_iterations,
@@ -92,9 +105,13 @@ def linker_for(
     config: ResolutionConfig,
     model: Model,
     frequencies: dict[str, SplinkDataFrame],
+    *,
+    behaviour: bool = True,
 ) -> Linker:
-    """A linker on the party records with the within-country term frequencies."""
-    linker = Linker(frame, splink_settings(kind, config, model), log_level=None)
+    """A linker on the party records with the within-country term frequencies; without
+    `behaviour`, on the identity attributes only."""
+    settings = splink_settings(kind, config, model, behaviour=behaviour)
+    linker = Linker(frame, settings, log_level=None)
     for column, table in frequencies.items():
         linker.table_management.register_term_frequency_lookup(table, column)
     return linker
@@ -120,17 +137,20 @@ def train(
     em_block_pairs: int,
     frequencies: dict[str, SplinkDataFrame],
     borrowed: Model | None = None,
+    namesakes: dict[tuple[str, str], float] | None = None,
 ) -> Model:
     """The trained model (see the module's docstring); `borrowed` is the model whose name
-    m values a kind without city takes (None: the priors). Raises what Splink raises when
-    the data cannot support a step."""
+    m values a kind without city takes (None: the priors); `namesakes` the share of
+    namesake pairs at each behavioural level (namesake_levels_sql), the u of a kind
+    without city. Raises what Splink raises when the data cannot support a step."""
     training = config.training
     prior = prior_model(config, parties)
-    sampler = linker_for(frame, kind, config, prior, frequencies)
+    sampler = linker_for(frame, kind, config, prior, frequencies, behaviour=False)
     sampler.training.estimate_u_using_random_sampling(
-        max_pairs=training.u_max_pairs, seed=config.seed
+        max_pairs=training.u_max_pairs, seed=config.seed, num_chunks=U_CHUNKS
     )
-    sampled = {key: (None, u) for key, (_, u) in _levels(kind, sampler).items()}
+    identity = comparisons_for(kind, behaviour=False)
+    sampled = {key: (None, u) for key, (_, u) in _levels(identity, sampler).items()}
     source = "trained"
     if kind.city_column:
         chance, learned = _expectation_maximisation(
@@ -147,6 +167,25 @@ def train(
     for key, (_, u) in sampled.items():
         m = None if key[0] == "country" else learned[key]
         levels[key] = (m, _without_matches(u, m, chance))
+    if kind.city_column:
+        try:
+            behaviour = _behaviour_levels(
+                frame, kind, config, parties, frequencies, Model(chance, levels)
+            )
+        except ValueError as error:  # too few namesakes: EM drove a level's u to zero
+            logger.info(
+                "entity resolution of %s parties: behaviour not trained (%s); priors apply",
+                kind.kind,
+                type(error).__name__,
+            )
+            behaviour = {}
+    else:
+        # Senders: no city to tell one customer from a namesake by, so EM cannot separate
+        # them; m stays the prior and u is the share among namesakes (an upper bound:
+        # the namesakes include the customers under two ids). A level no namesake pair
+        # shows keeps its prior u.
+        behaviour = {key: (None, share) for key, share in (namesakes or {}).items() if share}
+    levels.update(behaviour)
     return Model(chance, levels, source)
 
 
@@ -159,9 +198,11 @@ def _expectation_maximisation(
     frequencies: dict[str, SplinkDataFrame],
     start: Model,
 ) -> tuple[float, dict[tuple[str, str], float | None]]:
-    """The chance that two random parties match, and m per level, from one EM pass."""
+    """The chance that two random parties match, and m per identity level, from one EM
+    pass on the identity attributes alone (payers would make a household look like one
+    person: relatives share a surname, a city and the payer who supports them)."""
     training = config.training
-    em = linker_for(frame, kind, config, start, frequencies)
+    em = linker_for(frame, kind, config, start, frequencies, behaviour=False)
     session = em.training.estimate_parameters_using_expectation_maximisation(
         block_on(*EM_BLOCK),
         estimate_without_term_frequencies=True,
@@ -184,7 +225,39 @@ def _expectation_maximisation(
         estimated,
         ceiling,
     )
-    return chance, {key: m for key, (m, _) in _levels(kind, em).items()}
+    identity = comparisons_for(kind, behaviour=False)
+    return chance, {key: m for key, (m, _) in _levels(identity, em).items()}
+
+
+# The same name in one country, under a column no comparison reads (Splink does not train
+# a comparison on the columns of the pass's blocking rule, and the payers levels read the
+# name columns).
+BEHAVIOUR_EM_BLOCK = ("namesake_key",)
+
+
+def _behaviour_levels(
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    parties: int,
+    frequencies: dict[str, SplinkDataFrame],
+    start: Model,
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(m, u) of the behavioural levels from an EM pass over parties with the same name in
+    one country: there, the non-matches are namesakes, so u is how often two *namesakes*
+    share payers or follow one another, which is what a pair with names alike needs (far
+    more often than two random parties: relatives named after one another, one family)."""
+    em = linker_for(frame, kind, config, start, frequencies)
+    em.training.estimate_parameters_using_expectation_maximisation(
+        block_on(*BEHAVIOUR_EM_BLOCK),
+        estimate_without_term_frequencies=True,
+        fix_u_probabilities=False,
+        max_pairs=config.training.em_max_pairs,
+        record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
+    )
+    comparisons = comparisons_for(kind)
+    behavioural = {c.name for c in comparisons if c.behavioural}
+    return {key: mu for key, mu in _levels(comparisons, em).items() if key[0] in behavioural}
 
 
 def _without_matches(sampled: float | None, m: float | None, chance: float) -> float | None:
@@ -196,12 +269,13 @@ def _without_matches(sampled: float | None, m: float | None, chance: float) -> f
     return max((sampled - chance * m) / (1 - chance), MIN_PROBABILITY)
 
 
-def _levels(kind: PartyKind, linker: Linker) -> dict[tuple[str, str], tuple]:
-    """(m, u) of every non-null level from the linker's model, floored at MIN_PROBABILITY;
-    None where Splink has no value (not observed)."""
+def _levels(comparisons: tuple[Comparison, ...], linker: Linker) -> dict[tuple[str, str], tuple]:
+    """(m, u) of every non-null level of `comparisons` (the linker's, in its order) from
+    the linker's model, floored at MIN_PROBABILITY; None where Splink has no value (not
+    observed)."""
     model = linker.misc.save_model_to_json()
     out: dict[tuple[str, str], tuple] = {}
-    for comparison, found in zip(comparisons_for(kind), model["comparisons"], strict=True):
+    for comparison, found in zip(comparisons, model["comparisons"], strict=True):
         levels = [lv for lv in found["comparison_levels"] if not lv.get("is_null_level")]
         for level, values in zip(comparison.levels, levels, strict=True):
             out[(comparison.name, level.key)] = (

@@ -13,6 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import polars as pl
 
+from vigil.cases.entity_decisions import rejected_pairs_beside
 from vigil.exchanges.features import refresh_links, with_exchange_features
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.indicators.catalogue import Catalogue
@@ -80,7 +81,18 @@ def index_parties(ctx: ScanContext) -> None:
 
 # --- entity resolution --------------------------------------------------------------------
 def resolution_stage(ctx: ScanContext) -> ResolutionSummary:
-    return resolve_entities(ctx.ws, config=ctx.resolution)
+    return _resolve(ctx)
+
+
+def _resolve(ctx: ScanContext) -> ResolutionSummary:
+    """Entity resolution, keeping apart every pair an analyst said is not the same person
+    (the case store beside the workspace)."""
+    rejected = rejected_pairs_beside(ctx.ws.path)
+    return resolve_entities(
+        ctx.ws,
+        config=ctx.resolution,
+        rejected=[(r.party_kind, r.left_id, r.right_id) for r in rejected],
+    )
 
 
 def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
@@ -88,7 +100,7 @@ def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
     replaces is kept for this session: the features increment recomputes the parties whose
     person changed."""
     increment.keep_previous_entities(ctx.ws)
-    return resolve_entities(ctx.ws, config=ctx.resolution)
+    return _resolve(ctx)
 
 
 # --- features -----------------------------------------------------------------------------

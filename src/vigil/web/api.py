@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from vigil.cases import audit
+from vigil.cases.entity_decisions import without_rejected
 from vigil.cases.errors import CaseNotFound, PermissionDenied
 from vigil.cases.workflow import (
     add_note,
@@ -164,6 +165,7 @@ def party(request: Request, user: LoggedIn, kind: Kind, party_id: str) -> dict[s
         summary["profile"] = party_profile(ws, kind, party_id, offsets=ctx.reader.has_offsets)
         summary["counterparties"] = counterparties(ws, kind, party_id)
     audit.record(ctx.store, user.username, "party.view", f"{kind}:{party_id}")
+    summary["same_person"] = without_rejected(ctx.store, kind, party_id, summary["same_person"])
     state = triage_state(ctx.store, kind, party_id)
     summary["triage"] = {
         "status": state.status if state else "new",

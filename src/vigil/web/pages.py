@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from vigil.cases import audit
+from vigil.cases.entity_decisions import reject_merge, without_rejected
 from vigil.cases.errors import CaseNotFound, PermissionDenied, WorkflowError
 from vigil.cases.users import authenticate
 from vigil.cases.workflow import (
@@ -267,6 +268,7 @@ def party_page(
         partners = counterparties(ws, kind, party_id)
         exchange_rows = [row.to_dict() for row in party_timeline(ws, kind, party_id)]
     audit.record(ctx.store, user.username, "party.view", f"{kind}:{party_id}")
+    summary["same_person"] = without_rejected(ctx.store, kind, party_id, summary["same_person"])
     state = triage_state(ctx.store, kind, party_id)
     cases = list_cases(ctx.store, party=(kind, party_id), viewer=user.username)
     open_cases = [c for c in list_cases(ctx.store, viewer=user.username) if c.status != "closed"][
@@ -348,6 +350,32 @@ def party_triage(
         return render(request, "_triage.html.j2", context, user=user)
     flash(request, *message)
     return _back(party_url(kind, party_id))
+
+
+@router.post("/parties/{kind}/{party_id}/not-same-person")
+def party_not_same_person(
+    request: Request,
+    user: MayTriage,
+    kind: str,
+    party_id: str,
+    other_id: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """An analyst rejects a merge: recorded (audited) and kept apart by every later scan."""
+    ctx = _ctx(request)
+    _require_party(request, kind, party_id)
+    _require_party(request, kind, other_id)
+    try:
+        reject_merge(ctx.store, user.username, kind, party_id, other_id, reason)
+        flash(
+            request,
+            "ok",
+            f"Recorded: {party_id} and {other_id} are not the same person. "
+            "Every later scan keeps them apart.",
+        )
+    except WorkflowError as error:
+        flash(request, "error", str(error))
+    return _back(party_url(kind, party_id) + "#same-person")
 
 
 @router.post("/parties/{kind}/{party_id}/cases")
