@@ -129,9 +129,7 @@ def main() -> None:
         try:
             clients = [logged_in(base, f"bench{i}") for i in range(most)]
             endpoints = {
-                "queue `/api/alerts`": [
-                    f"/api/alerts?page={p}&per_page=50" for p in range(1, 11)
-                ],
+                "queue `/api/alerts`": [f"/api/alerts?page={p}&per_page=50" for p in range(1, 11)],
                 "party API": parties(args.workspace, 200),
             }
             print("| endpoint | users | requests | req/s | p50 ms | p99 ms |")
