@@ -30,6 +30,7 @@ PREFIX = (
     + "\nT0,2024-03-01T21:00:00+01:00,C1,Al Ba,FR,W1,Ro Di,PH,Cebu,45.00,EUR,ewallet,gift\n"
 ).encode()
 CRASHES = Path("fuzz-crashes")
+REPORT_EVERY = 100
 outcomes: Counter[str] = Counter()
 
 
@@ -42,6 +43,8 @@ def one_input(data: bytes) -> None:
         name = hashlib.sha256(data).hexdigest()[:16]
         (CRASHES / f"{name}.csv").write_bytes(PREFIX + data)
         (CRASHES / f"{name}.txt").write_text(traceback.format_exc())
+    if sum(outcomes.values()) % REPORT_EVERY == 0:
+        report()
 
 
 def report() -> None:
