@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := libicu-dev pkg-config g++ libpango-1.0-0 libpangoft2-1.0-0 fo
 # for the browser tests (Playwright never downloads a browser), Node's npm for the UI libraries.
 TEST_SYSTEM_PACKAGES := postgresql chromium
 
-.PHONY: install system-deps test-system-deps model demo test lint format clean
+.PHONY: install system-deps test-system-deps model demo test lint format clean fuzz schema-fuzz
 
 # Installs the Debian packages in $(1) that are missing (as root), or names them and stops.
 define apt_install
@@ -62,6 +62,18 @@ lint: install
 
 test: lint test-system-deps
 	$(VENV)/bin/pytest
+
+# Coverage-guided fuzzing of ingest (atheris, its own dependency group): not part of `test`.
+FUZZ_RUNS ?= 600
+fuzz: install
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --group fuzz
+	$(VENV)/bin/python -m benchmarks.fuzz_ingest -atheris_runs=$(FUZZ_RUNS)
+
+# A long schemathesis run against the API (the test suite runs a short one).
+SCHEMA_EXAMPLES ?= 200
+schema-fuzz: install
+	VIGIL_SCHEMA_EXAMPLES=$(SCHEMA_EXAMPLES) $(VENV)/bin/pytest -q -s \
+		tests/web/test_api_schema_fuzz.py -k no_operation
 
 format: install
 	$(VENV)/bin/ruff format src tests benchmarks

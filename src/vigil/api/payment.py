@@ -41,6 +41,8 @@ class PaymentIn(BaseModel):
     currency: str
     channel: str
     narrative: str | None = Field(default=None, max_length=2048)
+    payout_location: str | None = Field(default=None, max_length=512)
+    beneficiary_phone: str | None = Field(default=None, max_length=64)
     record: bool = False
 
     @field_validator("ts")

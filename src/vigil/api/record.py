@@ -30,7 +30,7 @@ class Recorder:
     def append(self, payment: PaymentIn) -> Path:
         path = self.path_for(datetime.now(UTC))
         values = payment.model_dump()
-        row = ["" if values[c] is None else str(values[c]) for c in CANONICAL_ORDER]
+        row = ["" if values.get(c) is None else str(values[c]) for c in CANONICAL_ORDER]
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             new = not path.exists()

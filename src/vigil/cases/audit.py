@@ -102,7 +102,7 @@ def verify(store: CaseStore) -> AuditVerification:
     """Walk the chain in seq order; the first entry whose seq, link or hash is wrong is
     named. Streams the entries: a long trail is never held in memory."""
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    with store.session() as session:
+    with store.read_session() as session:
         rows = session.execute(
             select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=_VERIFY_BATCH)
         ).scalars()
@@ -154,7 +154,7 @@ def entries(
         query = query.where(AuditEntry.actor == actor)
     if target is not None:
         query = query.where(AuditEntry.target == target)
-    with store.session() as session:
+    with store.read_session() as session:
         return list(session.execute(query).scalars())
 
 
@@ -165,7 +165,7 @@ def count_entries(store: CaseStore, *, actor: str | None = None, target: str | N
         query = query.where(AuditEntry.actor == actor)
     if target is not None:
         query = query.where(AuditEntry.target == target)
-    with store.session() as session:
+    with store.read_session() as session:
         return int(session.execute(query).scalar_one())
 
 
@@ -174,7 +174,7 @@ def latest_seq(store: CaseStore, *, action: str, target: str) -> int | None:
     query = select(func.max(AuditEntry.seq)).where(
         AuditEntry.target == target, AuditEntry.action == action
     )
-    with store.session() as session:
+    with store.read_session() as session:
         return session.execute(query).scalar_one()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,7 @@ CASE_STORE_FILE = "cases.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite waits this long for another process's write to finish before giving up.
 SQLITE_BUSY_SECONDS = 30
+READ_ONLY = "vigil_read_only"
 
 
 def default_database_url(workspace: Path) -> str:
@@ -48,6 +51,15 @@ class CaseStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        sqlite = engine.url.get_backend_name() == "sqlite"
+        self._writer: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if sqlite else contextlib.nullcontext()
+        )
+        # Reads take no write lock (see _serialise_sqlite_writes): a page view's lookups
+        # do not queue behind every other request's audit append.
+        self._read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         from vigil.cases.row_audit import install  # it needs the store's module: import late
 
         install(self._sessions)
@@ -84,8 +96,20 @@ class CaseStore:
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed when the block ends, rolled back when
         it raises. Objects stay readable after the block (no expiry on commit)."""
-        with self._sessions() as session, session.begin():
+        # SQLite has one writer at a time; threads of this process wait for it on a lock
+        # (woken at once) rather than in SQLite's busy handler, which polls with sleeps of
+        # up to 100 ms and gave the web app seconds-long tails under load.
+        with self._writer, self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only: on SQLite it takes no write lock, so reads run side
+        by side (WAL) instead of one after another. Writing in it is a programming error."""
+        with self._read_sessions() as session, session.begin():
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("a read session holds changes")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -139,7 +163,8 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _alembic_config(connection: Any) -> Any:

@@ -69,12 +69,12 @@ def authenticate(store: CaseStore, username: str, password: str) -> User | None:
 
 
 def list_users(store: CaseStore) -> list[User]:
-    with store.session() as session:
+    with store.read_session() as session:
         return list(session.execute(select(User).order_by(User.username)).scalars())
 
 
 def get_user(store: CaseStore, username: str) -> User | None:
-    with store.session() as session:
+    with store.read_session() as session:
         return _find(session, username)
 
 

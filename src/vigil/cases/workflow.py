@@ -163,7 +163,7 @@ def _refusal_audited(action: F) -> F:
 def require_case_access(store: CaseStore, viewer: str, case_id: int) -> None:
     """CaseNotFound, as for a case that does not exist, unless `viewer` may see the case;
     a refusal is itself recorded in the audit trail."""
-    with store.session() as session:
+    with store.read_session() as session:
         _case(session, case_id, _active_user(session, viewer))
 
 
@@ -174,7 +174,7 @@ def get_case(store: CaseStore, case_id: int, *, viewer: str | None = None) -> Ca
         return None
     if viewer is not None:
         require_case_access(store, viewer, case_id)
-    with store.session() as session:
+    with store.read_session() as session:
         return _loaded(session, case_id)
 
 
@@ -183,7 +183,7 @@ def get_case_by_reference(
 ) -> Case | None:
     """Like `get_case`, by reference ("C-2026-0001") or by id given as text."""
     text = str(reference).strip()
-    with store.session() as session:
+    with store.read_session() as session:
         found = session.execute(select(Case.id).where(Case.reference == text)).scalar()
         if found is None and text.isdigit():
             found = int(text)
@@ -203,7 +203,7 @@ def list_cases(
     `viewer`, only the cases that user may see."""
     query = select(Case).options(selectinload(Case.parties))
     if viewer is not None:
-        with store.session() as session:
+        with store.read_session() as session:
             role = _active_user(session, viewer).role
         if role not in CASE_READER_ROLES:
             query = query.where((Case.created_by == viewer) | (Case.assignee == viewer))
@@ -220,7 +220,7 @@ def list_cases(
             condition = condition & (CaseParty.party_id == party[1])
         query = query.where(exists().where(condition))
     query = query.order_by(Case.updated_at.desc(), Case.id.desc())
-    with store.session() as session:
+    with store.read_session() as session:
         return list(session.execute(query).scalars())
 
 
@@ -288,7 +288,7 @@ def assign(store: CaseStore, actor: str, case_id: int, assignee: str | None) -> 
 @_refusal_audited
 def allowed_transitions(store: CaseStore, actor: str, case_id: int) -> list[str]:
     """The statuses `actor` may move the case to now (for the UI's buttons)."""
-    with store.session() as session:
+    with store.read_session() as session:
         user = _active_user(session, actor)
         case = _case(session, case_id, user)
         exported = bool(_exports(session, case.id)) if case.status == "escalated" else True
@@ -493,7 +493,7 @@ def set_alert_state(
 
 def alert_states(store: CaseStore) -> dict[tuple[str, str], AlertState]:
     """Every alert's triage state by (party_kind, party_id); alerts absent are `new`."""
-    with store.session() as session:
+    with store.read_session() as session:
         return {
             (s.party_kind, s.party_id): s for s in session.execute(select(AlertState)).scalars()
         }

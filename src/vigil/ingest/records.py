@@ -70,10 +70,10 @@ def count_records(path: Path, *, gzipped: bool = False) -> RecordCount:
     last_byte = -1
     for chunk in _chunks(path, gzipped):
         data = np.frombuffer(chunk, dtype=np.uint8)
-        is_quote = data == QUOTE
+        quote_at = np.flatnonzero(data == QUOTE)
         newline_at = np.flatnonzero(data == NEWLINE)
         # quotes before each newline, over the whole file: even means the record ends there
-        quotes_at = quotes_before + np.cumsum(is_quote, dtype=np.int64)[newline_at]
+        quotes_at = quotes_before + np.searchsorted(quote_at, newline_at)
         ends = newline_at[(quotes_at & 1) == 0]
         line_of_end = lines + 1 + np.searchsorted(newline_at, ends)  # 1-based line numbers
         if ends.size:
@@ -95,7 +95,7 @@ def count_records(path: Path, *, gzipped: bool = False) -> RecordCount:
         else:
             tail = data
         record_has_content = (ends.size == 0 and record_has_content) or bool((tail != CR).any())
-        quotes_before += int(is_quote.sum())
+        quotes_before += int(quote_at.size)
         lines += int(newline_at.size)
         last_byte = int(data[-1])
     still_open = quotes_before % 2 == 1

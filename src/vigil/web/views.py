@@ -27,7 +27,7 @@ def triage_states(store: CaseStore) -> dict[tuple[str, str], AlertState]:
         AlertStateRow.status,
         AlertStateRow.assignee,
     )
-    with store.session() as session:
+    with store.read_session() as session:
         return {
             (kind, party_id): AlertState(status=status, assignee=assignee)
             for kind, party_id, status, assignee in session.execute(query)
@@ -36,7 +36,7 @@ def triage_states(store: CaseStore) -> dict[tuple[str, str], AlertState]:
 
 def triage_state(store: CaseStore, kind: str, party_id: str) -> AlertState | None:
     """One alert's triage state (None: new)."""
-    with store.session() as session:
+    with store.read_session() as session:
         row = session.get(AlertStateRow, (kind, party_id))
         return None if row is None else AlertState(status=row.status, assignee=row.assignee)
 
