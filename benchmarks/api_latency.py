@@ -4,9 +4,9 @@
         [--rate 200] [--seconds 60] [--steps 400,600,800 --step-seconds 15]
 
 Starts `vigil serve --api-only` on the workspace in its own process, creates a key, and sends
-payments from FILE (canonical CSV, fresh txn_ids) at a fixed rate (open loop: a request is due
-at its time whether or not the previous one has come back), every request timed from when it
-was due to its answer. Then each of `--steps` rates for `--step-seconds`, for the highest rate
+payments from FILE (canonical CSV, fresh txn_ids) at a fixed rate: a request is due at its
+time, eight client threads take turns, every request timed from when it was due to its
+answer. Then each of `--steps` rates for `--step-seconds`, for the highest rate
 the API sustains (all answered 200, sent within 5 % of the rate). Bounded in time: at most
 `seconds + len(steps) × step_seconds` of load.
 """
@@ -14,12 +14,12 @@ the API sustains (all answered 200, sent within 5 % of the rate). Bounded in tim
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ from vigil.api.keys import create_key
 from vigil.cases.store import CaseStore, default_database_url
 
 P99_TARGET_MS = 10.0
+THREADS = 8  # clients in the load process, each on its own keep-alive connection
 
 
 @dataclass
@@ -98,36 +99,47 @@ def stop_server(server: subprocess.Popen) -> None:
         os.killpg(server.pid, signal.SIGKILL)
 
 
-async def load(
-    url: str, key: str, bodies: list[dict], rate: float, seconds: float, offset: int
-) -> Run:
+def load(url: str, key: str, bodies: list[dict], rate: float, seconds: float, offset: int) -> Run:
+    """`rate × seconds` requests, request i due at start + i / rate, sent by THREADS
+    keep-alive clients in turn; a request not sent by the run's end + 5 s is an error."""
     total = int(rate * seconds)
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(limits=limits, timeout=10, headers=headers) as client:
-        started = time.perf_counter()
+    latencies: list[list[float]] = [[] for _ in range(THREADS)]
+    errors = [0] * THREADS
+    started = time.perf_counter() + 0.2
+    stop_at = started + seconds + 5
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            due = started + i / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            body = dict(bodies[(offset + i) % len(bodies)])
-            body["txn_id"] = f"LOAD-{offset + i}"
-            try:
-                answer = await client.post(url, json=body)
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - due) * 1000)
-            else:
-                errors += 1
+    def worker(n: int) -> None:
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(headers=headers, timeout=5) as client:
+            for i in range(n, total, THREADS):
+                due = started + i / rate
+                now = time.perf_counter()
+                if now > stop_at:
+                    errors[n] += len(range(i, total, THREADS))
+                    return
+                if due > now:
+                    time.sleep(due - now)
+                body = dict(bodies[(offset + i) % len(bodies)])
+                body["txn_id"] = f"LOAD-{offset + i}"
+                try:
+                    ok = client.post(url, json=body).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies[n].append((time.perf_counter() - due) * 1000)
+                else:
+                    errors[n] += 1
 
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - started
-    return Run(rate, seconds, np.asarray(latencies), errors, total / max(elapsed, 1e-9))
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    sent = sum(len(x) for x in latencies) + sum(errors)
+    return Run(
+        rate, seconds, np.asarray([v for x in latencies for v in x]), sum(errors), sent / elapsed
+    )
 
 
 def main() -> None:
@@ -144,21 +156,22 @@ def main() -> None:
         _info, key = create_key(store, f"latency-{int(time.time())}")
     port = free_port()
     server = start_server(args.workspace, port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a timeout still stops the server
     url = f"http://127.0.0.1:{port}/api/v1/score"
     runs = []
+    print("| target req/s | s | requests | errors | sent req/s | p50 ms | p99 ms | max ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     try:
-        asyncio.run(load(url, key, bodies, 50, 2, 10**9))  # warm the connections
-        runs.append(asyncio.run(load(url, key, bodies, args.rate, args.seconds, 0)))
+        load(url, key, bodies, 50, 2, 10**9)  # warm the connections
+        runs.append(load(url, key, bodies, args.rate, args.seconds, 0))
+        print(runs[-1].row(), flush=True)
         offset = len(bodies)
         for rate in [float(r) for r in args.steps.split(",") if r]:
-            runs.append(asyncio.run(load(url, key, bodies, rate, args.step_seconds, offset)))
+            runs.append(load(url, key, bodies, rate, args.step_seconds, offset))
+            print(runs[-1].row(), flush=True)
             offset += int(rate * args.step_seconds)
     finally:
         stop_server(server)
-    print("| target req/s | s | requests | errors | sent req/s | p50 ms | p99 ms | max ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for run in runs:
-        print(run.row())
     sustained = [r.rate for r in runs if r.sustained]
     first = runs[0]
     p99 = np.percentile(first.latencies_ms, 99) if len(first.latencies_ms) else float("inf")
