@@ -199,10 +199,11 @@ def demo(
         bool,
         typer.Option(
             "--model/--no-model",
-            help="Rank with the default learned model (trained on first use) or the expert "
-            "score alone.",
+            help="Rank with the default learned model (trained on first use) instead of the "
+            "expert weights, the recommended ranking (the model ranks worse than them on "
+            "look-alike populations it has not seen; see the README).",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Generate a population, scan it, and print the top alerts with their reasons."""
     from vigil.demo import run_demo
