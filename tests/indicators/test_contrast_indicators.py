@@ -18,8 +18,8 @@ def regular_payer(sender: str, beneficiary: str, **kwargs) -> list[dict[str, str
 
 
 def test_r19_fires_when_two_members_of_one_unrelated_household_are_paid(run_scan):
-    rows = regular_payer("alice", "w1", beneficiary_name="Rosa Dizon")
-    rows += regular_payer("alice", "w2", beneficiary_name="Lorna Dizon")
+    rows = regular_payer("alice", "w1", beneficiary_name="Maricel Dizon")
+    rows += regular_payer("alice", "w2", beneficiary_name="Jun Dizon")
     rows += regular_payer("bob", "w3", beneficiary_name="Ana Cruz")
     rows += regular_payer("bob", "w4", beneficiary_name="Joy Bautista")
     # Relatives of the sender are family, not a household someone else runs.
@@ -66,8 +66,8 @@ def test_low_and_slow_payer_is_scored_without_bursts_or_many_beneficiaries(run_s
 def test_b3_fires_when_household_members_share_unrelated_payers(run_scan):
     rows = []
     for sender in ("s1", "s2", "s3"):
-        rows += regular_payer(sender, "w1", beneficiary_name="Rosa Dizon")
-        rows += regular_payer(sender, "w2", beneficiary_name="Lorna Dizon")
+        rows += regular_payer(sender, "w1", beneficiary_name="Maricel Dizon")
+        rows += regular_payer(sender, "w2", beneficiary_name="Jun Dizon")
         rows += regular_payer(sender, "w3", beneficiary_name="Ana Cruz")
     scanned = run_scan(rows)
     assert "B3" in scanned.fired("beneficiary", "w1")

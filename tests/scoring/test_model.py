@@ -428,8 +428,9 @@ def test_scores_rank_instead_of_tying_at_the_top_and_bottom(with_model):
         scores = alerts.filter(pl.col("party_kind") == kind)["score"].cast(pl.Float64)
         top = scores.sort(descending=True).head(50)
         assert top.n_unique() >= 48, kind  # at most a couple of exact ties among the top 50
-        scored = scores.filter(scores > 0)
-        # No plateau: the commonest score covers few parties (isotonic steps once held hundreds).
+        # No plateau above the floor where parties with no indicator at all (identical
+        # features, so one score) sit: isotonic steps once held hundreds of different ones.
+        scored = scores.filter(scores > 0.001)
         assert scored.value_counts()["count"].max() < max(10, 0.02 * scored.len()), kind
     with duckdb.connect(str(with_model.out / "vigil.duckdb"), read_only=True) as con:
         expert = con.sql(

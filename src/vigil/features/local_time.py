@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from vigil.geo import main_time_zone
 
+OFFSET_YEARS = (1970, 2100)  # zone rules beyond these are guesses anyway
 OFFSET_COLUMNS = {
     "country": "VARCHAR",
     "valid_from": "TIMESTAMP",
@@ -20,11 +21,14 @@ def offset_intervals(
 ) -> list[tuple[str, datetime, datetime, int]]:
     """(country, valid_from, valid_to, offset_minutes) covering [first, last] for each country.
 
-    Transitions (daylight saving) are found to the hour, which is when zones change.
+    Transitions (daylight saving) are found to the hour, which is when zones change. The span
+    is kept within OFFSET_YEARS: ingest quarantines implausible dates, but a workspace filled
+    before it did may hold a year 1 or 9999, whose payments then read in UTC.
     """
     zones = main_time_zone()
-    start = datetime(first.year - 1, 1, 1, tzinfo=UTC)
-    end = datetime(last.year + 2, 1, 1, tzinfo=UTC)
+    lo, hi = OFFSET_YEARS
+    start = datetime(min(max(first.year - 1, lo), hi), 1, 1, tzinfo=UTC)
+    end = datetime(max(min(last.year + 2, hi), lo), 1, 1, tzinfo=UTC)
     rows: list[tuple[str, datetime, datetime, int]] = []
     for country in sorted(set(countries)):
         zone = ZoneInfo(zones.get(country, "UTC"))

@@ -326,10 +326,12 @@ class _Run:
         self.temp += [errors, scans]
         rejected = self._first_reject_per_line(index, source, errors)
         n_rejected = self.con.execute(f"SELECT count(*) FROM {rejected}").fetchall()[0][0]
-        gzipped = source.kind == "csv.gz"
-        counted = count_records(source.path, gzipped=gzipped)
+        # Records are counted in what DuckDB read: a converted file (another encoding, an
+        # Excel sheet) is counted in its UTF-8 CSV, not in the bytes of the original.
+        gzipped = source.kind == "csv.gz" and source.read_path is None
+        counted = count_records(source.reads, gzipped=gzipped)
         check_every_record_read(source.label, counted, n + n_rejected)
-        restore_raw_records(self.con, rejected, source.path, gzipped=gzipped)
+        restore_raw_records(self.con, rejected, source.reads, gzipped=gzipped)
         self.con.execute(f"ALTER TABLE {rejected} DROP COLUMN raw_offset")
         if not n_rejected:
             return f"SELECT {index} AS file_idx, rowid + 1 AS row, * FROM {table}", [

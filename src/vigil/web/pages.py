@@ -631,7 +631,7 @@ def case_export(
 @router.get("/cases/{case_id}/jobs")
 def case_jobs(request: Request, user: MayExport, case_id: int) -> Response:
     """The user's background exports of the case (the case page polls this while any runs)."""
-    _load_case(request, case_id)
+    _load_case(request, case_id, user)
     jobs = _ctx(request).jobs.of_case(case_id, user.username)
     return render(request, "_jobs.html.j2", {"jobs": jobs, "case_id": case_id}, user=user)
 
