@@ -37,6 +37,17 @@ MATCH_COLUMNS = ("party_kind", "party_id", "source", "how")
 # --- ingest -------------------------------------------------------------------------------
 def ingest_stage(ctx: ScanContext) -> IngestResult:
     drop_party_indexes(ctx.ws)  # appending is faster without them; rebuilt at the end
+    return _ingest(ctx)
+
+
+def ingest_increment(ctx: ScanContext) -> IngestResult:
+    """A week into two years: the party indexes stay (they take the new rows as they come,
+    while rebuilding them reads every payment), and the new payments are noted."""
+    with increment.noting_new_payments(ctx.ws):
+        return _ingest(ctx)
+
+
+def _ingest(ctx: ScanContext) -> IngestResult:
     return ingest(
         ctx.ws,
         ctx.inputs,
@@ -48,23 +59,6 @@ def ingest_stage(ctx: ScanContext) -> IngestResult:
         max_quarantine_share=ctx.max_quarantine_share,
         max_name_length=ctx.max_name_length,
     )
-
-
-def ingest_increment(ctx: ScanContext) -> IngestResult:
-    """A week into two years: the party indexes stay (they take the new rows as they come,
-    while rebuilding them reads every payment), and the new payments are noted."""
-    with increment.noting_new_payments(ctx.ws):
-        return ingest(
-            ctx.ws,
-            ctx.inputs,
-            quarantine_path=ctx.quarantine,
-            fx_rates=ctx.fx_rates,
-            time_range=ctx.time_range,
-            layout=ctx.layout,
-            account_holder=ctx.account_holder,
-            max_quarantine_share=ctx.max_quarantine_share,
-            max_name_length=ctx.max_name_length,
-        )
 
 
 def drop_party_indexes(ws: Workspace) -> None:
