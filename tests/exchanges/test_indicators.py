@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from tests.builders import payment, write_payments_csv
+from tests.builders import write_payments_csv
+from tests.exchanges.conftest import WALLET, scenario_rows
 from vigil.exchanges.imports import import_exchanges
 from vigil.scan import scan
 from vigil.workspace import Workspace
-
-WALLET = "09171234567"
-
-
-def _rows():
-    rows = []
-    for i, (when, amount) in enumerate(
-        [("2023-03-04T13:15:00+00:00", 55), ("2023-03-06T13:15:00+00:00", 40)], start=1
-    ):
-        row = payment("C1", WALLET, when, amount, beneficiary_name="Rosa Dizon")
-        row["txn_id"], row["sender_name"] = f"T000{i}", "Gary Holt"
-        rows.append(row)
-    other = payment("C9", "W9", "2023-03-04T13:15:00+00:00", 55)
-    other["txn_id"] = "T0009"
-    return [*rows, other]
 
 
 def _hits(ws, kind, party):
@@ -34,7 +20,7 @@ def _hits(ws, kind, party):
 
 
 def test_exchange_indicators_fire_after_import_and_rescan(tmp_path, export_file):
-    csv_path = write_payments_csv(tmp_path / "p.csv", _rows())
+    csv_path = write_payments_csv(tmp_path / "p.csv", scenario_rows())
     out = tmp_path / "scan"
     scan([csv_path], out)
     ws_path = out / "vigil.duckdb"

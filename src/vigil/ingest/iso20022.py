@@ -527,15 +527,8 @@ class _Mapper:
             values, "sender", child(tx, "Dbtr"), child(tx, "UltmtDbtr"),
             child(tx, "DbtrAcct"), child(tx, "DbtrAgt"),
         )  # fmt: skip
-        self._parties(
-            values, "beneficiary", child(tx, "Cdtr"), child(tx, "UltmtCdtr"),
-            child(tx, "CdtrAcct"), child(tx, "CdtrAgt"),
-        )  # fmt: skip
         found = first_amount(child(tx, "InstdAmt"), child(tx, "IntrBkSttlmAmt"))
-        values["amount"], values["currency"] = found if found else (None, None)
-        values["channel"] = DEFAULT_CHANNEL
-        values["narrative"] = narrative(tx)
-        self._emit(values)
+        self._emit_credit_transfer(values, tx, found)
 
     # --- pain.001 -------------------------------------------------------------------------
     def _pain001(self, tx: etree._Element, message: str, xpath: str) -> None:
@@ -564,11 +557,21 @@ class _Mapper:
             values, "sender", child(block, "Dbtr"), ultimate,
             child(block, "DbtrAcct"), child(block, "DbtrAgt"),
         )  # fmt: skip
+        found = first_amount(child(tx, "Amt/InstdAmt"), child(tx, "Amt/EqvtAmt/Amt"))
+        self._emit_credit_transfer(values, tx, found)
+
+    def _emit_credit_transfer(
+        self,
+        values: dict[str, str | None],
+        tx: etree._Element,
+        found: tuple[str, str] | None,
+    ) -> None:
+        """The creditor side, amount, channel and narrative of one credit transfer
+        (pacs.008 or pain.001: the same elements under CdtTrfTxInf), then the row."""
         self._parties(
             values, "beneficiary", child(tx, "Cdtr"), child(tx, "UltmtCdtr"),
             child(tx, "CdtrAcct"), child(tx, "CdtrAgt"),
         )  # fmt: skip
-        found = first_amount(child(tx, "Amt/InstdAmt"), child(tx, "Amt/EqvtAmt/Amt"))
         values["amount"], values["currency"] = found if found else (None, None)
         values["channel"] = DEFAULT_CHANNEL
         values["narrative"] = narrative(tx)

@@ -191,11 +191,7 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
     )
     # B3 counts the household's other people paid by the same senders: a reached account's
     # mates (same household key, a payer in common) are reached too.
-    payers_of_reached = ws.table("pair_features").filter(
-        ws.table("pair_features").beneficiary_id.isin(ws.table("inc_beneficiaries").party_id)
-    )
-    household_payments = payments.filter(payments.sender_id.isin(payers_of_reached.sender_id))
-    ws.replace_table("inc_households", households(household_payments), temporary=True)
+    _households_of_reached_payers(ws, payments)
     sql(
         """INSERT INTO inc_beneficiaries
         SELECT DISTINCT p.beneficiary_id FROM pair_features p
@@ -209,11 +205,7 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
           AND p.beneficiary_id NOT IN (SELECT party_id FROM inc_beneficiaries)"""
     )
     # ... and their own payers' accounts are read, so that their count is whole too.
-    payers_of_reached = ws.table("pair_features").filter(
-        ws.table("pair_features").beneficiary_id.isin(ws.table("inc_beneficiaries").party_id)
-    )
-    household_payments = payments.filter(payments.sender_id.isin(payers_of_reached.sender_id))
-    ws.replace_table("inc_households", households(household_payments), temporary=True)
+    _households_of_reached_payers(ws, payments)
     # R4 counts the other payers of a sender's high-risk beneficiaries (R2 their people):
     # only senders with a high-risk pair to a reached person are reached through them.
     sql(
@@ -283,6 +275,15 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
     for table in ("inc_sender_facts", "inc_beneficiary_facts"):
         sql(f"DROP TABLE IF EXISTS temp.{table}")
     return reached
+
+
+def _households_of_reached_payers(ws: Workspace, payments: ir.Table) -> None:
+    """`inc_households`: the household key of every account paid by a payer of a reached
+    beneficiary (where B3's household mates are found)."""
+    pairs = ws.table("pair_features")
+    payers = pairs.filter(pairs.beneficiary_id.isin(ws.table("inc_beneficiaries").party_id))
+    paid = payments.filter(payments.sender_id.isin(payers.sender_id))
+    ws.replace_table("inc_households", households(paid), temporary=True)
 
 
 def _keyed(payments: ir.Table) -> ir.Table:
