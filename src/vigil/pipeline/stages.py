@@ -281,7 +281,8 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
                    arg_max(figures, contribution) AS top_reason
             FROM indicator_hits GROUP BY ALL
         )
-        SELECT p.party_kind, p.party_id, round(p.score, 6) AS score, p.rank,
+        -- Nine decimals: scores near the expert's differ past the sixth (no false ties).
+        SELECT p.party_kind, p.party_id, round(p.score, 9) AS score, p.rank,
                coalesce(f.indicators, '') AS indicators, p.name, p.country, p.payments,
                round(p.total_usd, 2) AS total_usd, coalesce(f.top_reason, '') AS top_reason,
                p.best_typology

@@ -24,10 +24,11 @@ import pyarrow as pa
 from vigil.errors import ConfigError, InputError
 from vigil.indicators.catalogue import Catalogue
 from vigil.schema import PARTY_KINDS as KINDS
+from vigil.scoring.correction_bound import bounded, bounded_share
 from vigil.scoring.model_features import OTHER_BEHAVIOUR
 from vigil.workspace import Workspace
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 BASE = "base"  # the model's expected log-odds, before any feature
 # The expert score is the model's first feature: boosting starts from the expert's ranking
 # (its log-odds, rescaled) and learns corrections, so it cannot wander far from it.
@@ -80,13 +81,22 @@ class KindModel:
     calibration: Calibration
     expert_intercept: float  # the expert's log-odds rescaled: where boosting starts
     expert_slope: float
+    # The most log-odds the trees may add to or take from the expert's part
+    # (`correction_bound`); chosen by leaving look-alike populations out, checks as dicts.
+    correction_bound: float
+    tie_break: float  # TIE_BREAK, or 0 where breaking the expert's ties failed a check
+    held_out_checks: tuple[dict, ...] = ()
 
     def expert_part(self, x: Matrix) -> Matrix:
         return self.expert_intercept + self.expert_slope * expert_logit(x[:, 0])
 
-    def raw(self, x: Matrix) -> Matrix:
+    def correction(self, x: Matrix) -> Matrix:
+        """What the trees add to the expert's part, bounded."""
         learned = np.asarray(self.booster.predict(x[:, 1:], raw_score=True), dtype=float)
-        return self.expert_part(x) + learned
+        return bounded(learned, self.correction_bound, self.tie_break)
+
+    def raw(self, x: Matrix) -> Matrix:
+        return self.expert_part(x) + self.correction(x)
 
     def probability(self, x: Matrix) -> Matrix:
         return self.calibration(self.raw(x))
@@ -104,6 +114,10 @@ class KindModel:
     def contributions(self, x: Matrix) -> Matrix:
         """Log-odds per group (columns as `group_names`); each row sums to `raw(x)`."""
         learned = np.asarray(self.booster.predict(x[:, 1:], pred_contrib=True), dtype=float)
+        # Each feature's part shrinks with the bound, so that the parts add up to the score.
+        learned *= bounded_share(learned.sum(axis=1), self.correction_bound, self.tie_break)[
+            :, None
+        ]
         per_feature = np.column_stack([self.expert_part(x), learned])
         names = self.group_names
         to_group = np.zeros((len(self.features) + 1, len(names)))
@@ -122,6 +136,9 @@ class KindModel:
             "groups": self.groups,
             "calibration": self.calibration.to_dict(),
             "expert": {"intercept": self.expert_intercept, "slope": self.expert_slope},
+            "correction_bound": self.correction_bound,
+            "tie_break": self.tie_break,
+            "held_out_checks": list(self.held_out_checks),
         }
 
 
@@ -171,6 +188,9 @@ class RankingModel:
                     ),
                     expert_intercept=float(body["expert"]["intercept"]),
                     expert_slope=float(body["expert"]["slope"]),
+                    correction_bound=float(body["correction_bound"]),
+                    tie_break=float(body["tie_break"]),
+                    held_out_checks=tuple(body["held_out_checks"]),
                 )
         except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as error:
             raise ConfigError(f"{path}: damaged model folder: {error}") from error

@@ -53,6 +53,13 @@ def card(
         },
         "model": {"rounds": options.rounds, "lightgbm": params},
         "features": features,
+        "held_out": {
+            kind: {
+                "correction_bound": part.correction_bound,
+                "checks": list(part.held_out_checks),
+            }
+            for kind, part in model.kinds.items()
+        },
         "metrics": evaluation.to_dict() if evaluation else None,
     }
 
@@ -112,6 +119,30 @@ def card_markdown(body: dict, evaluation: ModelEvaluation | None) -> str:
                 for f in features
             )
         )
+        lines.append("")
+    lines += [
+        "## Populations left out",
+        "",
+        "The trees' correction to the expert's log-odds is bounded (`f / sqrt(1 + (f / c)²)`);",
+        "`c` is the largest bound under which trees refitted without each look-alike population",
+        "(one with parties in the expert's top 5 %), on one half of the populations, rank the",
+        "other half's positives and that population at least as well as the expert (AP at the",
+        "world's odds: positives at 1 in 1,000, the population 30 to 1). Unbounded: the same",
+        "trees without the bound.",
+        "",
+    ]
+    for kind, held_out in body["held_out"].items():
+        lines += [
+            f"{kind}: bound {held_out['correction_bound']}",
+            "",
+            "| trial | parties | positives | expert AP | model AP | unbounded AP |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {c['population']} | {c['parties']:,} | {c['positives']:,} | "
+            f"{c['expert_ap']:.3f} | {c['model_ap']:.3f} | {c['unbounded_ap']:.3f} |"
+            for c in held_out["checks"]
+        ]
         lines.append("")
     lines += ["## Metrics", ""]
     if evaluation is not None:

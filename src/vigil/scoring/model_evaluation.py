@@ -25,6 +25,7 @@ from vigil.evaluation.report import KindEvaluation
 from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.scan import scan
 from vigil.scoring.model import (
+    EXPERT_FEATURE,
     KINDS,
     RankingModel,
     ranked_by_expert,
@@ -235,13 +236,14 @@ def early_period_model(
     kinds = {}
     with Workspace.open(workspace, read_only=True) as ws:
         for kind in KINDS:
-            examples = Examples(numeric_columns(ws.con, f"{kind}_scores"))
+            # The expert's score first: boosting starts from it (as `fit_kind` expects).
+            examples = Examples([EXPERT_FEATURE, *numeric_columns(ws.con, f"{kind}_scores")])
             ids, x = read_features(ws.con, f"{kind}_scores", examples.features)
-            labelled, positive = join_labels(labels, kind, ids)
+            labelled, positive, roles = join_labels(labels, kind, ids)
             calibrates = rng.random(len(ids)) < 0.25
             for flag in (False, True):
                 keep = labelled & (calibrates == flag)
-                examples.add(ids[keep], x[keep], positive[keep], flag)
+                examples.add(ids[keep], x[keep], positive[keep], flag, roles[keep])
             kinds[kind] = fit_kind(kind, examples, options, catalogue)
     return RankingModel(path=None, kinds=kinds, name="early period")
 

@@ -28,6 +28,13 @@ from vigil.evaluation import read_labels
 from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.scan import scan
 from vigil.schema import POSITIVE_ROLES
+from vigil.scoring.correction_bound import (
+    LOOK_ALIKE_PER_POSITIVE,
+    MIN_PARTIES,
+    Trial,
+    choose_bound,
+    look_alike_populations,
+)
 from vigil.scoring.model import (
     EXPERT_FEATURE,
     KINDS,
@@ -53,23 +60,42 @@ class Examples:
     ids: list[npt.NDArray[np.object_]] = field(default_factory=list)
     x: list[npt.NDArray[np.float64]] = field(default_factory=list)
     y: list[npt.NDArray[np.bool_]] = field(default_factory=list)
+    roles: list[npt.NDArray[np.object_]] = field(default_factory=list)  # each row's population
     calibrates: list[bool] = field(default_factory=list)
 
     def add(
-        self, ids: npt.NDArray[np.object_], x: np.ndarray, y: np.ndarray, calibrates: bool
+        self,
+        ids: npt.NDArray[np.object_],
+        x: np.ndarray,
+        y: np.ndarray,
+        calibrates: bool,
+        roles: npt.NDArray[np.object_] | None = None,
     ) -> None:
         self.ids.append(ids)
         self.x.append(x)
         self.y.append(y)
+        self.roles.append(np.full(len(ids), "", dtype=object) if roles is None else roles)
         self.calibrates.append(calibrates)
 
-    def split(self, calibrates: bool) -> tuple[np.ndarray, np.ndarray]:
+    def every_row(self) -> tuple[np.ndarray, np.ndarray, npt.NDArray[np.object_], np.ndarray]:
+        """Features, targets and populations of all rows, and each row's fold (its
+        population's number, odd or even) for fitting on one half and judging on the other."""
+        folds = [np.full(len(y), i % 2) for i, y in enumerate(self.y)]
+        return tuple(np.concatenate(parts) for parts in (self.x, self.y, self.roles, folds))
+
+    def split(self, calibrates: bool) -> tuple[np.ndarray, np.ndarray, npt.NDArray[np.object_]]:
+        """Features, targets and populations of the training (or calibration) rows."""
         parts = [i for i, c in enumerate(self.calibrates) if c == calibrates]
         if not parts:
-            return np.empty((0, len(self.features))), np.empty(0, dtype=bool)
+            return (
+                np.empty((0, len(self.features))),
+                np.empty(0, dtype=bool),
+                np.empty(0, dtype=object),
+            )
         return (
             np.concatenate([self.x[i] for i in parts]),
             np.concatenate([self.y[i] for i in parts]),
+            np.concatenate([self.roles[i] for i in parts]),
         )
 
 
@@ -102,14 +128,19 @@ class TrainingResult:
 
 def join_labels(
     labels: pl.DataFrame, kind: str, ids: npt.NDArray[np.object_]
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """(labelled, positive) masks over `ids` for one party kind."""
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.object_]]:
+    """(labelled, positive) masks over `ids` for one party kind, and each one's role ('' when
+    unlabelled)."""
     roles = labels.filter(pl.col("party_kind") == kind).select("party_id", "role")
     joined = pl.DataFrame({"party_id": ids.astype(str)}).join(
         roles, on="party_id", how="left", maintain_order="left"
     )
     role = joined["role"]
-    return role.is_not_null().to_numpy(), (role == POSITIVE_ROLES[kind]).fill_null(False).to_numpy()
+    return (
+        role.is_not_null().to_numpy(),
+        (role == POSITIVE_ROLES[kind]).fill_null(False).to_numpy(),
+        role.fill_null("").to_numpy().astype(object),
+    )
 
 
 def write_watchlist(labels: Path, out: Path, rng: np.random.Generator) -> Path:
@@ -144,9 +175,9 @@ def collect_examples(
             }
         for kind in KINDS:
             ids, x = read_features(ws.con, f"{kind}_scores", examples[kind].features)
-            labelled, positive = join_labels(labels, kind, ids)
+            labelled, positive, roles = join_labels(labels, kind, ids)
             keep = labelled if labelled_only else np.ones(len(ids), dtype=bool)
-            examples[kind].add(ids[keep], x[keep], positive[keep], calibrates)
+            examples[kind].add(ids[keep], x[keep], positive[keep], calibrates, roles[keep])
             positives[kind] = int(positive[keep].sum())
             parties[kind] = int(keep.sum())
     return examples, positives, parties
@@ -215,11 +246,12 @@ def fit_kind(
     catalogue: Catalogue,
 ) -> KindModel:
     """LightGBM boosted from the expert's rescaled log-odds, with the typology's monotone
-    directions, then a logistic calibration on the held-out rows."""
+    directions; its corrections bounded by leaving look-alike populations out
+    (`correction_bound`); then calibrated on the held-out rows."""
     features = examples.features
     monotone = monotone_directions(features, catalogue, kind)
-    x, y = examples.split(calibrates=False)
-    x_cal, y_cal = examples.split(calibrates=True)
+    x, y, _ = examples.split(calibrates=False)
+    x_cal, y_cal, _ = examples.split(calibrates=True)
     for what, target in (("training", y), ("calibration", y_cal)):
         if target.sum() < 2 or (~target).sum() < 2:
             raise InputError(
@@ -228,14 +260,20 @@ def fit_kind(
             )
     intercept, slope = fit_expert_start(x[:, 0], y)
     start = intercept + slope * expert_logit(x[:, 0])
-    data = lgb.Dataset(
-        x[:, 1:],
-        label=y.astype(float),
-        init_score=start,
-        feature_name=features[1:],
-        free_raw_data=True,
-    )
-    booster = lgb.train(options.lightgbm_params(monotone[1:]), data, num_boost_round=options.rounds)
+    params = options.lightgbm_params(monotone[1:])
+
+    def trees(x: np.ndarray, y: np.ndarray, start: np.ndarray) -> lgb.Booster:
+        data = lgb.Dataset(
+            x[:, 1:],
+            label=y.astype(float),
+            init_score=start,
+            feature_name=features[1:],
+            free_raw_data=True,
+        )
+        return lgb.train(params, data, num_boost_round=options.rounds)
+
+    booster = trees(x, y, start)
+    bound, tie_break, checks = choose_bound(*cross_fitted_trials(examples, intercept, slope, trees))
     model = KindModel(
         kind=kind,
         booster=booster,
@@ -245,9 +283,46 @@ def fit_kind(
         calibration=Calibration([0.0], [0.5], 1.0),
         expert_intercept=intercept,
         expert_slope=slope,
+        correction_bound=bound,
+        tie_break=tie_break,
+        held_out_checks=tuple(c.to_dict() for c in checks),
     )
     calibration = calibrate(model.raw(x_cal), y_cal)
     return KindModel(**{**model.__dict__, "calibration": calibration})
+
+
+def cross_fitted_trials(
+    examples: Examples,
+    intercept: float,
+    slope: float,
+    trees: Callable[[np.ndarray, np.ndarray, np.ndarray], lgb.Booster],
+) -> tuple[np.ndarray, np.ndarray, dict[str, Trial]]:
+    """The expert's part, the targets and the trials of `choose_bound`, over every row:
+    trees fitted on one half of the populations (without the population left out) correct
+    the other half, so every party is judged by trees that never saw it."""
+    x, y, roles, fold = examples.every_row()
+    expert = intercept + slope * expert_logit(x[:, 0])
+
+    def corrections(left_out: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(y))
+        for half in (0, 1):
+            fit = (fold != half) & ~left_out
+            judged = fold == half
+            if y[fit].sum() < 2 or judged.sum() == 0:
+                continue  # too few positives to learn from: no correction (the expert's)
+            booster = trees(x[fit], y[fit], expert[fit])
+            out[judged] = np.asarray(booster.predict(x[judged, 1:], raw_score=True), dtype=float)
+        return out
+
+    nobody = np.zeros(len(y), dtype=bool)
+    trials = {"every population": Trial(corrections(nobody), ~nobody)}
+    for population in look_alike_populations(x[:, 0], y, roles):
+        present = roles == population
+        if present.sum() >= MIN_PARTIES:
+            trials[f"without {population}"] = Trial(
+                corrections(present), y | present, LOOK_ALIKE_PER_POSITIVE
+            )
+    return expert, y, trials
 
 
 PRIOR_STRENGTH = 2.0  # pseudo-parties at the overall rate added to each isotonic block
