@@ -80,7 +80,7 @@ def test_the_experts_ties_are_broken_by_the_trees_and_its_order_kept_otherwise()
     bound, tie_break, _ = choose_bound(expert, positive, trials)
     score = expert + bounded(learned, 0.0, tie_break)
     assert len(np.unique(score)) == 8  # no two parties share a score
-    assert (score[4:].min() > score[:4].max())  # the expert's plateaus stay in order
+    assert score[4:].min() > score[:4].max()  # the expert's plateaus stay in order
     assert (bound, tie_break) == (max(BOUNDS), TIE_BREAK)
 
 

@@ -245,7 +245,10 @@ def test_the_correction_bound_and_its_held_out_checks_are_saved(trained):
         for check in checks.values():  # the chosen bound never ranks worse than the expert
             assert check["model_ap"] >= check["expert_ap"] - 1e-4
         loaded = RankingModel.load(folder).kinds[kind]
-        assert (loaded.correction_bound, loaded.tie_break) == (part.correction_bound, part.tie_break)
+        assert (loaded.correction_bound, loaded.tie_break) == (
+            part.correction_bound,
+            part.tie_break,
+        )
 
 
 def test_probabilities_are_calibrated_on_held_out_parties(trained, heldout):

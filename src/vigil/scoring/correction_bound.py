@@ -51,8 +51,10 @@ def bounded(learned: Matrix, bound: float, tie_break: float = 0.0) -> Matrix:
     learned = np.asarray(learned, dtype=float)
     if bound == UNBOUNDED:
         return learned
-    limited = np.zeros_like(learned) if bound == 0 else learned / np.sqrt(
-        1.0 + np.square(learned / bound)
+    limited = (
+        np.zeros_like(learned)
+        if bound == 0
+        else learned / np.sqrt(1.0 + np.square(learned / bound))
     )
     return limited + tie_break * learned
 
@@ -126,9 +128,7 @@ def choose_bound(
         (
             (bound, TIE_BREAK)
             for bound in BOUNDS
-            if all(
-                model_ap(t, bound, TIE_BREAK) >= expert_ap[name] for name, t in trials.items()
-            )
+            if all(model_ap(t, bound, TIE_BREAK) >= expert_ap[name] for name, t in trials.items())
         ),
         (0.0, 0.0),
     )
