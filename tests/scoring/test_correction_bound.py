@@ -94,3 +94,14 @@ def test_a_tie_break_that_ranks_worse_than_the_expert_is_dropped():
     bound, tie_break, (check,) = choose_bound(expert, positive, trials)
     assert (bound, tie_break) == (0.0, 0.0)
     assert check.model_ap == check.expert_ap
+
+
+def test_a_bound_that_only_just_passes_is_taken_one_step_smaller():
+    expert, positive, roles = population(10, 30, 200)
+    # The look-alikes sit 0.5 log-odds below the positives; lifted by 3, they overtake them
+    # from a bound of 1 on (3 / sqrt(1 + 9) > 0.5), not at 0.5 (3 / sqrt(37) < 0.5).
+    harmful = np.where(roles == "webcam", 3.0, 0.0)
+    trials = {"without webcam": Trial(harmful, positive | (roles == "webcam"))}
+    bound, tie_break, (check,) = choose_bound(expert, positive, trials)
+    assert (bound, tie_break) == (0.25, TIE_BREAK)
+    assert check.model_ap >= check.expert_ap
