@@ -109,3 +109,24 @@ def test_a_party_not_on_the_case_is_refused_before_any_job(login, site) -> None:
     )
     assert "is not a party of case" in page.text
     assert ana.api("GET", f"/api/cases/{case['id']}/jobs").json()["jobs"] == []
+
+
+def test_the_case_page_returns_at_once_and_shows_the_progress(
+    login, site, app, held_evidence
+) -> None:
+    reached, release = held_evidence
+    ana = login("ana")
+    case = _case(ana, site.top_sender)
+    url = f"/cases/{case['id']}"
+
+    # were the package made in the request, this would wait for the held writer (and fail)
+    started = ana.post(f"{url}/exports/evidence", {"party": f"sender:{site.top_sender}"})
+    assert started.status_code == 303
+    assert reached.wait(30)
+    page = ana.get(url).text
+    assert "<progress" in page and "drawing the charts" in page
+    assert f'hx-get="{url}/jobs"' in page  # the page polls while the job runs
+
+    release.set()
+    app.state.vigil.jobs.wait()
+    assert "ready:" in ana.get(f"{url}/jobs").text
