@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tests.builders import payment
 from vigil.cli import app
+from vigil.reports import evidence
 from vigil.reports.evidence import EvidencePackage, evidence_figures, write_evidence_package
 from vigil.reports.party import load_party
 from vigil.reports.safe_csv import safe_cell, write_safe_csv
@@ -138,6 +139,39 @@ def test_pdf_renders_with_extractable_text(package: EvidencePackage) -> None:
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert SENDER in text
     assert "539.61" in text
+
+
+def test_the_pdf_prints_the_first_and_last_payments_and_counts_them_all(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a PDF that lists 4 rows of 8 payments, as one of 1,771 lists 200
+    monkeypatch.setattr(evidence, "PDF_ROWS_MAX", 4)
+    package = write_evidence_package(workspace, SENDER, tmp_path / "cut")
+    txn_ids = pl.read_csv(package.out / "payments.csv", infer_schema=False)["txn_id"].to_list()
+    pdf = " ".join(
+        page.extract_text() for page in PdfReader(package.out / "evidence.pdf").pages
+    ).replace("\n", " ")
+    html = (package.out / "evidence.html").read_text()
+
+    assert len(txn_ids) == 8  # payments.csv and evidence.html keep every payment
+    assert all(t in html for t in txn_ids)
+    assert "payments-cut" not in html
+    shown = [t for t in txn_ids if t in pdf]
+    assert shown == [*txn_ids[:2], *txn_ids[-2:]]
+    assert "Payments #3 to #6 (4) are not printed" in pdf
+    # the figures still count every payment
+    assert "539.61" in pdf and "248.13" in pdf and "291.48" in pdf
+    assert "the first and last 4 of 8 payments" in pdf
+
+
+def test_the_pdf_timeline_keeps_every_linked_row() -> None:
+    rows = [{"n": i, "linked": i in (4, 5, 6)} for i in range(10)]
+
+    kept = [r["n"] for r in evidence._timeline_rows(rows, 5)]
+
+    assert kept == [0, 4, 5, 6, 9]
+    assert evidence._timeline_rows(rows, None) == rows
+    assert [r["n"] for r in evidence._timeline_rows(rows, 2)] == [4, 5, 6]
 
 
 def test_manifest_hashes_match_the_files(package: EvidencePackage) -> None:

@@ -180,7 +180,7 @@ GOAML_XSD = Path(__file__).parents[3] / "shared" / "goaml" / "goAMLSchema-5.0.1.
 
 
 @pytest.mark.skipif(not GOAML_XSD.is_file(), reason=f"goAML XSD not found at {GOAML_XSD}")
-def test_case_exports_goaml_and_evidence_for_download(login, site) -> None:
+def test_case_exports_goaml_and_evidence_for_download(login, site, app) -> None:
     ana = login("ana")
     case = ana.api(
         "POST",
@@ -202,8 +202,11 @@ def test_case_exports_goaml_and_evidence_for_download(login, site) -> None:
         f"/api/cases/{case['id']}/exports",
         json={"format": "evidence", "party": {"kind": "sender", "party_id": site.top_sender}},
     )
-    assert made.status_code == 201
-    archive = zipfile.ZipFile(io.BytesIO(ana.get(made.json()["url"]).content))
+    assert made.status_code == 202, made.text  # a job: the package is made in the background
+    app.state.vigil.jobs.wait()
+    job = ana.api("GET", made.json()["poll"]).json()
+    assert job["status"] == "done", job
+    archive = zipfile.ZipFile(io.BytesIO(ana.get(job["url"]).content))
     names = archive.namelist()
     assert any(n.endswith("evidence.pdf") for n in names) and any(
         n.endswith("manifest.sha256") for n in names

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from vigil.cases import audit
@@ -37,7 +37,14 @@ from vigil.web.auth import (
     csrf_token,
     current_user,
 )
-from vigil.web.exports import export_case_party, list_exports, verified_export
+from vigil.web.exports import (
+    BACKGROUND,
+    export_case_party,
+    list_exports,
+    start_export_job,
+    verified_export,
+)
+from vigil.web.jobs import ExportJob
 from vigil.web.queries import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -352,18 +359,41 @@ def case_transition(
     "/cases/{case_id}/exports",
     status_code=201,
     summary="Write a party's goAML STR draft or evidence package for the case",
+    description=(
+        "goAML drafts and cooperation packages are written in the request (201, the file). "
+        "An evidence package takes seconds to minutes: the answer is 202 with a job to poll "
+        "at `poll` until `status` is `done` (its `url` is the file) or `failed`."
+    ),
+    responses={202: {"description": "Evidence package started in the background: a job"}},
 )
 def case_export(
     request: Request,
+    response: Response,
     user: MayExport,
     case_id: int,
     body: ExportIn,
 ) -> dict[str, Any]:
     ctx = _ctx(request)
+    case = _case(request, case_id, user)
+    if body.format in BACKGROUND:
+        job = start_export_job(
+            ctx.jobs,
+            ctx.store,
+            user.username,
+            case,
+            body.format,
+            body.party.kind,
+            body.party.party_id,
+            workspace=ctx.workspace,
+            exports_dir=ctx.exports_dir,
+            fiu_config=ctx.fiu_config,
+        )
+        response.status_code = 202
+        return _job(job)
     made = export_case_party(
         ctx.store,
         user.username,
-        _case(request, case_id, user),
+        case,
         body.format,
         body.party.kind,
         body.party.party_id,
@@ -377,6 +407,39 @@ def case_export(
         "size": made.size,
         "url": f"/cases/{case_id}/exports/{made.name}",
     }
+
+
+def _job(job: ExportJob) -> dict[str, Any]:
+    status = "failed" if job.error else ("done" if job.file else "running")
+    return {
+        "id": job.id,
+        "format": job.format,
+        "party": job.party,
+        "status": status,
+        "step": job.step,
+        "step_text": job.step_text,
+        "share": round(job.share, 3),
+        "started": job.started.isoformat(),
+        "error": job.error,
+        "name": job.file,
+        "url": f"/cases/{job.case_id}/exports/{job.file}" if job.file else None,
+        "poll": f"/api/cases/{job.case_id}/jobs/{job.id}",
+    }
+
+
+@router.get("/cases/{case_id}/jobs", summary="Your background exports of the case, newest first")
+def case_jobs(request: Request, user: MayExport, case_id: int) -> dict[str, Any]:
+    _case(request, case_id, user)
+    return {"jobs": [_job(j) for j in _ctx(request).jobs.of_case(case_id, user.username)]}
+
+
+@router.get("/cases/{case_id}/jobs/{job_id}", summary="One background export: progress, file")
+def case_job(request: Request, user: MayExport, case_id: int, job_id: str) -> dict[str, Any]:
+    _case(request, case_id, user)
+    job = _ctx(request).jobs.get(job_id, case_id, user.username)
+    if job is None:
+        raise CaseNotFound(f"case {case_id} has no export job {job_id!r} of yours")
+    return _job(job)
 
 
 @router.get("/audit", summary="Audit trail entries, newest first")

@@ -21,8 +21,11 @@ from vigil.cases.store import CaseStore
 from vigil.cases.workflow import record_export
 from vigil.private_files import make_private, private_folder
 from vigil.reports.evidence import sha256_of
+from vigil.web.jobs import ExportJob, ExportJobs
 
 FORMATS = ("goaml", "evidence", "cooperation")
+# made by a background job (seconds to minutes): the pages and the API answer with the job
+BACKGROUND = ("evidence",)
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _EXPORT_NAME = re.compile(
     r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}-(goaml|evidence|cooperation)-[A-Za-z0-9_-]+\.(xml|zip)"
@@ -91,6 +94,19 @@ def _describe(path: Path, fmt: str) -> ExportFile:
     )
 
 
+def check_export(
+    case: Case, fmt: str, party_kind: str, party_id: str, *, fiu_config: Path | None = None
+) -> None:
+    """Refuse an export that cannot be made, before any work (a background job's client
+    hears of a wrong party at once, not from a failed job)."""
+    if fmt not in FORMATS:
+        raise WorkflowError(f"unknown export {fmt!r}: one of {', '.join(FORMATS)}")
+    if fmt == "goaml" and fiu_config is None:
+        raise WorkflowError(FIU_CONFIG_NEEDED)
+    if (party_kind, party_id) not in {(p.party_kind, p.party_id) for p in case.parties}:
+        raise WorkflowError(f"{party_kind} {party_id} is not a party of case {case.reference}")
+
+
 def export_case_party(
     store: CaseStore,
     actor: str,
@@ -110,12 +126,7 @@ def export_case_party(
     from vigil.reports.evidence import write_evidence_package
     from vigil.reports.goaml import write_goaml_report
 
-    if fmt not in FORMATS:
-        raise WorkflowError(f"unknown export {fmt!r}: one of {', '.join(FORMATS)}")
-    if fmt == "goaml" and fiu_config is None:
-        raise WorkflowError(FIU_CONFIG_NEEDED)
-    if (party_kind, party_id) not in {(p.party_kind, p.party_id) for p in case.parties}:
-        raise WorkflowError(f"{party_kind} {party_id} is not a party of case {case.reference}")
+    check_export(case, fmt, party_kind, party_id, fiu_config=fiu_config)
     folder = private_folder(case_folder(exports_dir, case.id))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     stem = f"{stamp}-{secrets.token_hex(3)}-{fmt}-{party_kind}-{_SAFE.sub('_', party_id)}"
@@ -152,3 +163,38 @@ def _zip_folder(folder: Path, target: Path) -> None:
             if path.is_file():
                 archive.write(path, Path(folder.name) / path.relative_to(folder))
     shutil.move(partial, target)
+
+
+def start_export_job(
+    jobs: ExportJobs,
+    store: CaseStore,
+    actor: str,
+    case: Case,
+    fmt: str,
+    party_kind: str,
+    party_id: str,
+    *,
+    workspace: Path,
+    exports_dir: Path,
+    fiu_config: Path | None = None,
+) -> ExportJob:
+    """Check the export, then make it in the background (`export_case_party`, audited the
+    same way when its file is written); the job says how it is getting on."""
+    check_export(case, fmt, party_kind, party_id, fiu_config=fiu_config)
+
+    def work(progress: Callable[[str, float], None]) -> str:
+        made = export_case_party(
+            store,
+            actor,
+            case,
+            fmt,
+            party_kind,
+            party_id,
+            workspace=workspace,
+            exports_dir=exports_dir,
+            fiu_config=fiu_config,
+            progress=progress,
+        )
+        return made.name
+
+    return jobs.start(case.id, actor, fmt, f"{party_kind}:{party_id}", work)

@@ -99,6 +99,15 @@ class ExportJobs:
             jobs = [j for j in self._jobs.values() if j.case_id == case_id and j.actor == actor]
         return sorted(jobs, key=lambda j: j.started, reverse=True)
 
+    def get(self, job_id: str, case_id: int, actor: str) -> ExportJob | None:
+        """The actor's job `job_id` on the case; None for anyone else's (ids are not
+        passwords: the case check comes first, the owner check here)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or job.case_id != case_id or job.actor != actor:
+            return None
+        return job
+
     def _forget_old(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.finished), key=lambda j: j.started)
         for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:

@@ -8,7 +8,6 @@ redirect, so every page works without JavaScript; htmx swaps in the parts that c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -53,7 +52,14 @@ from vigil.web.auth import (
     start_session,
     take_flashes,
 )
-from vigil.web.exports import export_case_party, find_export, list_exports, verified_export
+from vigil.web.exports import (
+    BACKGROUND,
+    export_case_party,
+    find_export,
+    list_exports,
+    start_export_job,
+    verified_export,
+)
 from vigil.web.login_throttle import DEVICE_COOKIE, DEVICE_MAX_AGE
 from vigil.web.queries import (
     MAX_PAGE,
@@ -591,10 +597,10 @@ def case_export(
     ctx = _ctx(request)
     case = _load_case(request, case_id, user)
     kind, _, party_id = party.partition(":")
-    if fmt == "evidence":  # seconds to minutes: in the background, progress on the case page
-
-        def work(progress: Callable[[str, float], None]) -> str:
-            made = export_case_party(
+    if fmt in BACKGROUND:  # seconds to minutes: in the background, progress on the case page
+        try:
+            start_export_job(
+                ctx.jobs,
                 ctx.store,
                 user.username,
                 case,
@@ -603,12 +609,11 @@ def case_export(
                 party_id,
                 workspace=ctx.workspace,
                 exports_dir=ctx.exports_dir,
-                progress=progress,
+                fiu_config=ctx.fiu_config,
             )
-            return made.name
-
-        ctx.jobs.start(case.id, user.username, fmt, party, work)
-        flash(request, "ok", "Evidence package being prepared: its progress is shown below.")
+            flash(request, "ok", "Evidence package being prepared: its progress is shown below.")
+        except WorkflowError as error:
+            flash(request, "error", str(error))
         return _back(f"/cases/{case_id}#exports")
     try:
         made = export_case_party(
