@@ -1,4 +1,9 @@
-"""What a party's counterparties look like: one round of sender ↔ beneficiary propagation."""
+"""What a party's counterparties look like: one round of sender ↔ beneficiary propagation.
+
+Counterparties are resolved people, not accounts: a facilitator who opens a new wallet every
+few months, or an offender paying under two customer ids, is one person (typologies.md B5,
+N4), so a payer of the new wallet is a co-payer of whoever paid the old ones, and an
+offender's second id is not a co-offender of the first."""
 
 from __future__ import annotations
 
@@ -7,43 +12,75 @@ import ibis.expr.types as ir
 from ibis import _
 
 
+def _people(pairs: ir.Table, sender_scores: ir.Table) -> ir.Table:
+    """One row per (sender person, beneficiary person): the sender person's highest score
+    over its ids, its payments, and whether any of its accounts is related to (a shared
+    surname) or abroad from the beneficiary person."""
+    scored = pairs.join(sender_scores.select(sender_id="party_id", base="score"), "sender_id")
+    return scored.group_by("sender_entity", "beneficiary_entity").aggregate(
+        base=_.base.max(),
+        payments=_.payments.sum(),
+        related=_.related.any(),
+        foreign=_.foreign.any(),
+    )
+
+
 def beneficiary_network_features(
     pairs: ir.Table, sender_scores: ir.Table, threshold: float
 ) -> ir.Table:
-    """Per beneficiary: how suspicious its unrelated payers look (payment-weighted), how many
-    show the pattern, and that suspicion shared: weighed by n / (n + 1.5) for n unrelated
-    payers showing at least some of the pattern (half the suspicious score), so that one
-    payer's look (a partner abroad, a client) counts 40 %, and several unrelated payers of one
-    beneficiary, the published network pattern, count 67 % (three) to nearly whole.
-    Relatives' payments are family money and are left out."""
-    scored = pairs.filter(~pairs.related).join(
-        sender_scores.select(sender_id="party_id", base="score"), "sender_id"
-    )
-    per = scored.group_by("beneficiary_id").aggregate(
+    """Per beneficiary account, the figures of its person: how suspicious the person's
+    unrelated payers look (payment-weighted), how many show the pattern, and that suspicion
+    shared: weighed by n / (n + 1.5) for n unrelated payers showing at least some of the
+    pattern (half the suspicious score), so that one payer's look (a partner abroad, a client)
+    counts 40 %, and several unrelated payers of one beneficiary, the published network
+    pattern, count 67 % (three) to nearly whole. Relatives' payments are family money and are
+    left out."""
+    people = _people(pairs, sender_scores)
+    unrelated = people.filter(~people.related)
+    per = unrelated.group_by("beneficiary_entity").aggregate(
         payer_suspicion=(_.base * _.payments).sum() / _.payments.sum(),
         suspicious_payers=(_.base >= threshold).sum(),
         pattern_payers=(_.base >= threshold / 2).sum(),
     )
     shared = per.payer_suspicion * per.pattern_payers / (per.pattern_payers + 1.5)
-    return per.mutate(shared_payer_suspicion=shared).rename(party_id="beneficiary_id")
+    per = per.mutate(shared_payer_suspicion=shared)
+    accounts = pairs.select("beneficiary_id", "beneficiary_entity").distinct()
+    return (
+        accounts.join(per, "beneficiary_entity")
+        .drop("beneficiary_entity")
+        .rename(party_id="beneficiary_id")
+    )
 
 
 def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold: float) -> ir.Table:
-    """Per sender: links to suspicious, unrelated co-payers of its high-risk beneficiaries."""
-    scored = pairs.join(sender_scores.select(sender_id="party_id", base="score"), "sender_id")
-    unrelated = ~scored.related & scored.foreign
-    per_beneficiary = scored.group_by("beneficiary_id").aggregate(
-        suspects=((scored.base >= threshold) & unrelated).sum(), unrelated=unrelated.sum()
+    """Per sender account: links to suspicious, unrelated co-payers of the people it pays in
+    high-risk countries (the sender's own person left out)."""
+    people = _people(pairs, sender_scores)
+    unrelated = ~people.related & people.foreign
+    suspect = (people.base >= threshold) & unrelated
+    per_beneficiary = people.group_by("beneficiary_entity").aggregate(
+        suspects=suspect.sum(), unrelated=unrelated.sum()
     )
     # Only the sender's own payments to unrelated people: a relative who sends a household
     # family money is not a co-payer of whoever else pays it.
-    own = scored.filter(scored.hr & ~scored.related).join(per_beneficiary, "beneficiary_id")
-    own_unrelated = ~own.related & own.foreign
-    own_suspect = (own.base >= threshold) & own_unrelated
+    own_pairs = (
+        pairs.filter(pairs.hr & ~pairs.related)
+        .select("sender_id", "sender_entity", "beneficiary_entity")
+        .distinct()
+    )
+    self_row = people.select(
+        "sender_entity",
+        "beneficiary_entity",
+        self_unrelated=unrelated.cast("int64"),
+        self_suspect=suspect.cast("int64"),
+    )
+    own = own_pairs.join(per_beneficiary, "beneficiary_entity").join(
+        self_row, ["sender_entity", "beneficiary_entity"]
+    )
     links = own.select(
         "sender_id",
-        suspects=own.suspects - own_suspect.cast("int64"),
-        others=own.unrelated - own_unrelated.cast("int64"),
+        suspects=own.suspects - own.self_suspect,
+        others=own.unrelated - own.self_unrelated,
     )
     return (
         links.group_by("sender_id")
