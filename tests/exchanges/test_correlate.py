@@ -161,3 +161,26 @@ def test_a_file_failing_half_way_leaves_nothing(payments_workspace, export_file,
     assert result.exit_code == 2 and "row 3" in result.output
     with Workspace.open(path, read_only=True) as ws:
         assert not ws.has_table("exchange_messages") or ws.count("exchange_messages") == 0
+
+
+def test_an_unsaved_contact_ties_by_the_digits_of_a_number_no_plan_knows(
+    payments_workspace, tmp_path
+):
+    # Romanian mobiles have nine national digits: this record has ten, so phonenumbers
+    # rejects it, yet the chat shows the very same number for the unsaved contact
+    odd_number = "+409568716873"
+    row = payment("C1", "B1", "2024-01-03T07:40:00+00:00", 200, beneficiary_country="RO")
+    row["beneficiary_phone"] = odd_number
+    stranger = payment("C2", "B2", "2024-01-03T07:40:00+00:00", 200, beneficiary_country="RO")
+    stranger["beneficiary_phone"] = "+409568716874"  # one digit apart: no tie
+    path = payments_workspace([row, stranger])
+    chat = tmp_path / "_chat.txt"
+    chat.write_text(f"\u200e[03/01/2024, 07:25:58] {odd_number}: ok 200 USD\n", encoding="utf-8")
+    with Workspace.open(path) as ws:
+        import_exchanges(ws, [chat], owner="sender:C1", timezone="UTC")
+        ties = ws.con.execute(
+            "SELECT party_id, how, evidence FROM exchange_party_links "
+            "WHERE party_kind = 'beneficiary'"
+        ).fetchall()
+    assert [(party, how) for party, how, _ in ties] == [("B1", "phone")]
+    assert "recorded phone of beneficiary B1" in ties[0][2]

@@ -80,6 +80,10 @@ def test_dst_fall_back_takes_the_second_pass_when_the_file_says_so(export_file):
     [
         (["05/01/2023", "06/01/2023", "01/02/2023"], datetime(2023, 1, 5, 10)),  # day first
         (["01/05/2023", "01/06/2023", "02/01/2023"], datetime(2023, 1, 5, 10)),  # month first
+        # forward either way: 5, 9, 11, 12 January rather than 1 May, September, November
+        # and December
+        (["1/5/24", "1/9/24", "1/11/24", "1/12/24"], datetime(2024, 1, 5, 10)),
+        (["05/01/24", "09/01/24", "11/01/24", "12/01/24"], datetime(2024, 1, 5, 10)),
     ],
 )
 def test_unsettled_day_month_order_follows_the_files_time_order(tmp_path, dates, first_utc):

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from tests.builders import payment, write_payments_csv
@@ -70,7 +71,7 @@ def test_one_annex_per_payer_country_each_naming_only_its_payers(package):
     gb = {r["payer_id"] for r in _csv(package / "annex-GB" / "payers.csv")}
     assert us == {"C1", "C2"} and gb == {"C3"}
     assert {r["payer_id"] for r in _csv(package / "annex-GB" / "payments.csv")} == {"C3"}
-    gb_text = "".join(p.read_text() for p in (package / "annex-GB").iterdir())
+    gb_text = "".join(p.read_text() for p in (package / "annex-GB").iterdir() if p.suffix != ".pdf")
     assert "Gary Holt" not in gb_text and "C1" not in gb_text.replace("C3", "")
     ftm = [json.loads(line) for line in (package / "annex-GB" / "entities.ftm.json").open()]
     names = {n for e in ftm for n in e["properties"].get("name", [])}
@@ -134,3 +135,29 @@ def test_cli_and_a_sender_is_refused(package, tmp_path):
         ],
     )
     assert refused.exit_code == 2 and "made for a beneficiary" in refused.output
+
+
+def _pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_each_annex_has_a_pdf_with_only_its_countrys_payers(package):
+    for country in ("US", "GB"):
+        assert (package / f"annex-{country}" / "annex.pdf").read_bytes().startswith(b"%PDF")
+    gb = _pdf_text(package / "annex-GB" / "annex.pdf")
+    # Neil Hart's payer row and his five payments, listed in the PDF as in payments.csv
+    assert "Neil Hart" in gb and gb.count("C3") == 6
+    assert "Gary Holt" not in gb and "Tom Reed" not in gb and "C1" not in gb.replace("C3", "")
+    us = _pdf_text(package / "annex-US" / "annex.pdf")
+    assert "Gary Holt" in us and "Tom Reed" in us and "Neil Hart" not in us
+
+
+def test_the_pdfs_are_in_the_manifests_with_their_hashes(package):
+    listed = json.loads((package / "manifest.json").read_text())["files"]
+    for name in ("cooperation.pdf", "annex-US/annex.pdf", "annex-GB/annex.pdf"):
+        digest = hashlib.sha256((package / name).read_bytes()).hexdigest()
+        assert listed[name]["sha256"] == digest
+        assert f"{digest}  {name}\n" in (package / "manifest.sha256").read_text()
+    annex_pdf = (package / "annex-GB" / "annex.pdf").read_bytes()
+    annex_list = (package / "annex-GB" / "manifest.sha256").read_text()
+    assert f"{hashlib.sha256(annex_pdf).hexdigest()}  annex.pdf\n" in annex_list

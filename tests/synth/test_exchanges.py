@@ -77,15 +77,15 @@ def test_offenders_show_reference_and_amount_links_and_look_alikes_do_not(genera
     fired = {party: set(indicators) for party, indicators in fired}
     offenders = [p for p, role in roles.items() if role == "offender"]
     look_alikes = [p for p, role in roles.items() if role != "offender"]
-    # every offender's export ties to its facilitator (E1); price stated before, reference
-    # written: E2 or E3 for all but those whose only export is a call log
-    # Since the generator's hard-scenario rewrite (2026-12-02) two of the ten offenders of
-    # this draw lose their link: a call log of an account paid twice by bank transfer (no
-    # phone on record) and a WhatsApp export whose day/month order is read the other way.
-    linked = [p for p in offenders if "E1" in fired.get(p, set())]
-    assert len(linked) >= 0.8 * len(offenders)
+    # every offender's export ties to its facilitator (E1): by the facilitator's phone as
+    # recorded on any payment to her (a call log of an account paid by bank transfer too),
+    # her name, or her raw number as an unsaved contact
+    assert len(offenders) == 10
+    assert [p for p in offenders if "E1" not in fired.get(p, set())] == []
+    # price stated before, reference written: E2 or E3 for every export but the call logs,
+    # including a US WhatsApp export whose dates (1/5/24 ... 1/12/24) read forward both ways
     texts = [p for p in offenders if formats[p] != "csv"]
-    with_chat = [p for p in texts if "E2" in fired.get(p, set()) or "E3" in fired.get(p, set())]
-    assert len(with_chat) >= 0.7 * len(texts)
+    assert {formats[p] for p in texts} == {"telegram", "whatsapp", "ufdr", "meta"}
+    assert [p for p in texts if not {"E2", "E3"} & fired.get(p, set())] == []
     # look-alikes: "sent" hours after, amounts days ahead: never an amount or reference link
     assert not any({"E2", "E3"} & fired.get(p, set()) for p in look_alikes)

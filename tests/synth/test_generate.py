@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import phonenumbers
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -115,6 +116,24 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path: Pat
     assert (tmp_path / "a" / "transactions.csv").read_bytes() != (
         tmp_path / "c" / "transactions.csv"
     ).read_bytes()
+
+
+def test_recorded_phones_are_numbers_their_countrys_plan_accepts(population):
+    # the exchange parsers read a participant as a phone only when phonenumbers accepts it
+    phones = (
+        population["tx"]
+        .filter(pl.col("beneficiary_phone").is_not_null())
+        .select("beneficiary_phone", "beneficiary_country")
+        .unique()
+    )
+    assert phones.height > 100
+    rejected = [
+        (phone, country)
+        for phone, country in phones.iter_rows()
+        if not phonenumbers.is_valid_number(phonenumbers.parse(phone, country))
+    ]
+    assert rejected == []
+    assert phones["beneficiary_phone"].str.starts_with("0").any()  # some written locally
 
 
 def test_offender_amounts_sit_in_the_published_range(population):

@@ -4,7 +4,8 @@
 evidence in words. A thread is tied to a party when
 - the export belongs to the party (`--owner`),
 - a participant's phone number is the party's recorded phone, or its wallet / account id
-  written as a phone number (same E.164 digits, or the national number with its trunk 0),
+  written as a phone number (same E.164 digits, or the national number with its trunk 0;
+  a `+` number no numbering plan knows, by its digits as written),
 - a participant's identifier (platform id, account, e-mail) is the party's id,
 - a participant's name is the party's name (case, accents, punctuation and word order aside),
 - a phone or account written in a message of the thread is the beneficiary's wallet,
@@ -85,6 +86,17 @@ links AS (
         || k.what || ' of ' || k.party_kind || ' ' || k.party_id, m.name, m.identifier
     FROM (SELECT *, unnest([{_digits("id_value")}, '0' || national, national]) AS digits
           FROM members WHERE id_kind = 'phone') m
+    JOIN vigil_bridge_phones k USING (digits)
+    UNION ALL
+    -- A number written in international form that the phone library's numbering plans
+    -- reject (a new range, a record typed with a digit too many) is still the same number
+    -- as a payment record holding the same digits.
+    SELECT DISTINCT m.thread_key, k.party_kind, k.party_id, 'phone',
+        'participant ' || coalesce(m.name || ' ', '') || m.identifier || ' (not a number '
+        || 'of any known numbering plan) has the digits of the ' || k.what || ' of '
+        || k.party_kind || ' ' || k.party_id, m.name, m.identifier
+    FROM (SELECT *, {_digits("identifier")} AS digits FROM members
+          WHERE id_kind = 'account' AND regexp_full_match(identifier, '[+][0-9 ().-]{{7,}}')) m
     JOIN vigil_bridge_phones k USING (digits)
     UNION ALL
     SELECT m.thread_key, k.party_kind, k.party_id, 'account',

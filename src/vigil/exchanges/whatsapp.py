@@ -6,8 +6,10 @@ system lines (kept, sender empty). iOS puts U+200E before lines and placeholders
 Android 12-hour exports put U+202F before AM/PM: both are removed before parsing. Day/month
 order is inferred over the whole file: a first field above 12 means day first, a second
 field above 12 means month first; when no date settles it, the order under which the file's
-times run forward is taken and every message is flagged ambiguous. Times are the phone's
-wall clock without an offset: `--timezone` says where the phone was (research §1 [X3][X4]).
+times run forward is taken, and if both do, the one under which they move less (a chat goes
+day by day; read the wrong way round, each new day becomes a new month); every message is
+then flagged ambiguous. Times are the phone's wall clock without an offset: `--timezone`
+says where the phone was (research §1 [X3][X4]).
 """
 
 from __future__ import annotations
@@ -119,11 +121,17 @@ def _day_first(path: Path, headers: list[_Header]) -> tuple[bool, bool]:
     if day_first_seen or month_first_seen:
         return day_first_seen, False
 
-    def backwards(day_first: bool) -> int:
-        walls = [_wall(h, day_first) for h in headers]
-        return sum(1 for a, b in itertools.pairwise(walls) if b < a)
+    def disorder(day_first: bool) -> tuple[int, float]:
+        """(steps back in time, total time moved): smaller is the likelier reading."""
+        walls = [_wall(h, day_first) for h in headers]  # both fields <= 12: always a date
+        steps = list(itertools.pairwise(walls))
+        back = sum(1 for a, b in steps if b < a)
+        moved = sum(abs((b - a).total_seconds()) for a, b in steps)
+        return back, moved
 
-    return backwards(True) <= backwards(False), True
+    # A chat moves day by day: read the wrong way round, every change of day becomes a
+    # change of month, so when both orders run forward the one that moves less is taken.
+    return disorder(True) <= disorder(False), True
 
 
 def parse(path: Path, tz: ZoneInfo | None) -> Iterator[Exchange]:

@@ -13,7 +13,8 @@ and its own SHA-256 list, so that it can be handed to that country's police alon
 
 Files: cooperation.html, cooperation.pdf, payments.csv (payer country, no payer identity),
 collection_points.csv, payers_by_country.csv, entities.ftm.json (FtM JSON lines),
-annex-CC/{annex.html, payers.csv, payments.csv, entities.ftm.json, manifest.sha256},
+annex-CC/{annex.html, annex.pdf, payers.csv, payments.csv, entities.ftm.json,
+manifest.sha256},
 manifest.json and manifest.sha256 over everything.
 """
 
@@ -38,6 +39,8 @@ from vigil.workspace import Workspace
 
 HTML_FILE = "cooperation.html"
 PDF_FILE = "cooperation.pdf"
+ANNEX_HTML_FILE = "annex.html"
+ANNEX_PDF_FILE = "annex.pdf"
 MANIFEST_FILE = "manifest.json"
 CHECKSUM_FILE = "manifest.sha256"
 LINKED_MAX = 20
@@ -341,9 +344,11 @@ def write_cooperation_package(
                     version=version,
                 )
             )
-            annex_html = folder / "annex.html"
+            annex_html = folder / ANNEX_HTML_FILE
             annex_html.write_text(html, encoding="utf-8")
-            annex_files.append(annex_html)
+            annex_pdf = folder / ANNEX_PDF_FILE
+            _write_pdf(annex_html, annex_pdf)
+            annex_files += [annex_html, annex_pdf]
             annex_files.append(_checksums(folder, annex_files, folder / CHECKSUM_FILE))
             files += annex_files
             annexes.append(

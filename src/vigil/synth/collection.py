@@ -1,8 +1,9 @@
 """Where the money is collected and which phone the beneficiary gave: the optional
 `payout_location` and `beneficiary_phone` columns of the generated payments.
 
-Every person has one mobile number (in E.164, or as written locally with the trunk 0 for a
-share of records, as remitters' exports do), recorded on wallet and remittance payments.
+Every person has one mobile number that their country's numbering plan accepts (in E.164,
+or for a share of records as dialled at home, with the trunk 0 where the country has one, as
+remitters' exports do), recorded on wallet and remittance payments.
 Cash pick-ups and wallet cash-outs name an agent in the beneficiary's city. A facilitator's
 household collects near home at a few agents (research/exchanges.md §4: the crime scene is
 usually the home of the facilitator, a relative or a neighbour [C9][C10]); other
@@ -20,8 +21,31 @@ COLLECTION_CHANNELS = ("online_remittance", "agent_remittance", "ewallet")
 AGENTS_PER_CITY = 40
 HOME_AGENTS = 2  # agents a facilitator household keeps to
 HOME_AGENT_SHARE = 0.85  # of its collections
-LOCAL_FORMAT_SHARE = 0.3  # phones written 0917... rather than +63917...
+LOCAL_FORMAT_SHARE = 0.3  # phones written as dialled at home, 0917... rather than +63917...
+MOBILE_PREFIX_DIGITS = 3  # kept from the numbering plan's example mobile number
+MOBILE_DRAWS = 50  # tries at a number the plan accepts before taking the example itself
 FACILITATOR = "facilitator"
+
+
+def _is_valid(code: int, national: str) -> bool:
+    return phonenumbers.is_valid_number(phonenumbers.parse(f"+{code}{national}"))
+
+
+def mobile_number(country: str, rng: np.random.Generator, national: str | None = None) -> str:
+    """A mobile number in E.164 that `country`'s numbering plan accepts (phonenumbers'
+    metadata, as the exchange parsers check it): `national` when it is one, else the
+    leading digits of the plan's example mobile number and the rest drawn."""
+    code = phonenumbers.country_code_for_region(country)
+    national = national or f"9{rng.integers(100_000_000, 999_999_999)}"
+    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    if not code or example is None or _is_valid(code, national):
+        return f"+{code}{national}" if code else f"0{national}"
+    sample = str(example.national_number)
+    for _ in range(MOBILE_DRAWS):
+        drawn = "".join(map(str, rng.integers(0, 10, len(sample) - MOBILE_PREFIX_DIGITS)))
+        if _is_valid(code, sample[:MOBILE_PREFIX_DIGITS] + drawn):
+            return f"+{code}{sample[:MOBILE_PREFIX_DIGITS]}{drawn}"
+    return f"+{code}{sample}"
 
 
 def _phones(account: pl.DataFrame, seed: int) -> pl.DataFrame:
@@ -30,15 +54,27 @@ def _phones(account: pl.DataFrame, seed: int) -> pl.DataFrame:
     n = persons.height
     subscriber = rng.integers(100_000_000, 999_999_999, n)
     local = rng.random(n) < LOCAL_FORMAT_SHARE
-    codes = {c: phonenumbers.country_code_for_region(c) for c in persons["country"].unique()}
+    # Numbers a country's plan rejects are redrawn from their own stream, so that the
+    # numbers it accepts (and every other column) stay those of earlier versions.
+    redraw = np.random.default_rng([seed, 0xF0F])
     phones = []
     for country, number, written_locally in zip(
         persons["country"].to_list(), subscriber.tolist(), local.tolist(), strict=True
     ):
-        national = f"9{number}"  # a ten-digit mobile number
-        code = codes.get(country) or 0
-        phones.append(f"0{national}" if written_locally or not code else f"+{code}{national}")
+        phone = mobile_number(country, redraw, f"9{number}")
+        phones.append(_written_locally(phone) if written_locally else phone)
     return persons.select("person").with_columns(beneficiary_phone=pl.Series(phones))
+
+
+def _written_locally(phone: str) -> str:
+    """The number as dialled within its country, digits only: 09171234567 in the
+    Philippines (trunk 0), 2221234567 in Mexico (none), 8092345678 in the Dominican Republic."""
+    if not phone.startswith("+"):
+        return phone
+    national = phonenumbers.format_number(
+        phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    return "".join(c for c in national if c.isdigit())
 
 
 def add_collection_columns(payment: pl.DataFrame, account: pl.DataFrame, seed: int) -> pl.DataFrame:

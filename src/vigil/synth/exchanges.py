@@ -28,6 +28,7 @@ import phonenumbers
 import polars as pl
 
 from vigil.geo import main_time_zone
+from vigil.synth.collection import mobile_number
 
 FORMATS = ("telegram", "whatsapp", "ufdr", "meta", "csv")
 OFFENDERS = 10
@@ -75,9 +76,13 @@ class ExchangesResult:
     manifest: Path
 
 
-def _phone(country: str, rng: np.random.Generator) -> str:
-    code = phonenumbers.country_code_for_region(country) or 1
-    return f"+{code}9{rng.integers(100_000_000, 999_999_999)}"
+def _international(phone: str, country: str) -> str:
+    """A phone recorded as dialled at home (0917...) as a phone shows it (+63917...)."""
+    try:
+        number = phonenumbers.parse(phone, country)
+    except phonenumbers.NumberParseException:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _amount_text(amount: str, currency: str, rng: np.random.Generator) -> str:
@@ -142,6 +147,17 @@ def _exports(transactions: pl.DataFrame, labels: pl.DataFrame, seed: int) -> lis
     beneficiary_roles = labels.filter(pl.col("party_kind") == "beneficiary").select(
         beneficiary_id="party_id", beneficiary_role="role"
     )
+    # A person's phone is recorded on their wallet and remittance payments only: the one a
+    # bank transfer leaves out is still the one their payers call.
+    recorded_phones = {
+        beneficiary_id: _international(phone, country)
+        for beneficiary_id, phone, country in transactions.filter(
+            pl.col("beneficiary_phone").is_not_null()
+        )
+        .group_by("beneficiary_id")
+        .agg(pl.col("beneficiary_phone").min(), pl.col("beneficiary_country").first())
+        .iter_rows()
+    }
     pays = (
         transactions.join(senders, on="sender_id")
         .join(beneficiary_roles, on="beneficiary_id")
@@ -178,11 +194,11 @@ def _exports(transactions: pl.DataFrame, labels: pl.DataFrame, seed: int) -> lis
                     owner_id=sender_id,
                     owner_name=first["sender_name"],
                     owner_country=first["sender_country"],
-                    owner_phone=_phone(first["sender_country"], rng),
+                    owner_phone=mobile_number(first["sender_country"], rng),
                     other_id=beneficiary_id,
                     other_name=first["beneficiary_name"],
-                    other_phone=first["beneficiary_phone"]
-                    or _phone(first["beneficiary_country"], rng),
+                    other_phone=recorded_phones.get(beneficiary_id)
+                    or mobile_number(first["beneficiary_country"], rng),
                     role=role,
                     events=sorted(events, key=lambda e: e.ts),
                 )
