@@ -81,7 +81,8 @@ def test_a_missing_field_is_named(api: Api, payment: dict) -> None:
         (b"null", "application/json", 422),
         (b"", "application/json", 422),
         (b'{"txn_id": {"a": 1}}', "application/json", 422),
-        (b"<Document/>", "application/xml", 415),
+        (b"<Document/>", "application/xml", 422),
+        (b"txn_id=1", "application/x-www-form-urlencoded", 415),
         ("é".encode("latin-1"), "application/json", 422),
     ],
 )

@@ -16,13 +16,14 @@ shared/iso20022/README.md; values are text and amounts are Decimal, never float.
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -318,6 +319,24 @@ class _Writer:
         self.writer.close()
 
 
+class _Sink(Protocol):
+    count: int
+
+    def add(self, row: dict[str, object]) -> None: ...
+
+
+class _Memory:
+    """Rows kept in memory, for a message small enough to hold (the scoring API's body)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+        self.count = 0
+
+    def add(self, row: dict[str, object]) -> None:
+        self.rows.append(row)
+        self.count += 1
+
+
 def is_xml(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(".xml") or name.endswith(".xml.gz")
@@ -347,7 +366,7 @@ def convert(
     mapper = _Mapper(Clock(ZoneInfo(timezone or "UTC")), account_holder, rows, rejects)
     try:
         with _open(path) as handle:
-            mapper.read(handle, path, result)
+            mapper.read(handle, path, result.messages)
     except etree.XMLSyntaxError as error:
         raise InputError(f"{path}: not well-formed XML: {error}") from error
     except (OSError, EOFError) as error:
@@ -366,15 +385,48 @@ def convert(
 
 
 @dataclass
+class Message:
+    """What one ISO 20022 message held in memory became: rows as `convert` writes them
+    (PARQUET_COLUMNS, text or None), rejects (REJECT_SCHEMA) and the messages found."""
+
+    rows: list[dict[str, object]]
+    rejects: list[dict[str, object]]
+    messages: Counter[str]
+    warnings: list[str]
+
+
+def read_message(
+    data: bytes,
+    source: str = "the message",
+    *,
+    account_holder: AccountHolder = "auto",
+    timezone: str | None = None,
+) -> Message:
+    """Map `data` as `convert` maps a file, with the same parser settings (no entities, no
+    DTD, no network, libxml2's size limits), into memory. For small bodies only: the
+    caller bounds the size. InputError when it is not well-formed or holds no message."""
+    rows, rejects = _Memory(), _Memory()
+    mapper = _Mapper(Clock(ZoneInfo(timezone or "UTC")), account_holder, rows, rejects)
+    messages: Counter[str] = Counter()
+    try:
+        mapper.read(io.BytesIO(data), source, messages)
+    except etree.XMLSyntaxError as error:
+        raise InputError(f"{source}: not well-formed XML: {error}") from error
+    if not messages:
+        raise InputError(
+            f"{source}: no pacs.008, pain.001, camt.053 or camt.054 message found in the XML"
+        )
+    return Message(rows.rows, rejects.rows, messages, mapper.warnings)
+
+
+@dataclass
 class _Frame:
     path: str
     counts: Counter[str] = field(default_factory=Counter)
 
 
 class _Mapper:
-    def __init__(
-        self, clock: Clock, holder: AccountHolder, rows: _Writer, rejects: _Writer
-    ) -> None:
+    def __init__(self, clock: Clock, holder: AccountHolder, rows: _Sink, rejects: _Sink) -> None:
         self.clock = clock
         self.holder = holder
         self.rows = rows
@@ -383,7 +435,7 @@ class _Mapper:
         self.warnings: list[str] = []
         self.disagreements = 0
 
-    def read(self, handle: IO[bytes], path: Path, result: Conversion) -> None:
+    def read(self, handle: IO[bytes], source: Path | str, messages: Counter[str]) -> None:
         events = etree.iterparse(
             handle,
             events=("start", "end"),
@@ -407,7 +459,7 @@ class _Mapper:
                     kind = MESSAGES[name]
                     message = self._version(element, kind)
                     depth_of_message = len(stack)
-                    result.messages[message] += 1
+                    messages[message] += 1
                 continue
             xpath = stack.pop().path
             if message is None or kind is None:
@@ -435,7 +487,7 @@ class _Mapper:
                 element.getparent().remove(element)
         if self.disagreements:
             self.warnings.append(
-                f"{path}: {self.disagreements} transaction details give another credit/debit "
+                f"{source}: {self.disagreements} transaction details give another credit/debit "
                 "indicator than their entry; the entry's was used"
             )
 
