@@ -56,3 +56,28 @@ def test_the_apis_facts_are_the_scans_facts(population: Population, tmp_path: Pa
     # the sample is not trivial: every fact is true for some payments and false for others
     for fact in FACTS:
         assert both[fact].any() and not both[fact].all(), fact
+
+
+def test_facts_follow_the_catalogue_they_are_given() -> None:
+    """The compiled patterns are kept between payments: another catalogue's words count."""
+    parameters = load_catalogue().parameters
+    payment = PaymentIn.model_validate(
+        {
+            "txn_id": "T1",
+            "ts": "2025-03-01T21:00:00+00:00",
+            "sender_id": "S1",
+            "sender_name": "Alan Smith",
+            "sender_country": "GB",
+            "beneficiary_id": "B1",
+            "beneficiary_name": "Rosa Cruz",
+            "beneficiary_country": "PH",
+            "amount": "40",
+            "currency": "USD",
+            "channel": "ewallet",
+            "narrative": "zebra crossing",
+        }
+    )
+    assert not payment_facts(payment, parameters, 40.0).cover_narrative
+    zebra = parameters.model_copy(update={"cover_words": ["zebra"]})
+    assert payment_facts(payment, zebra, 40.0).cover_narrative
+    assert not payment_facts(payment, parameters, 40.0).cover_narrative

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -31,11 +32,13 @@ class FxRates:
     source: str
     usd_per_unit: dict[str, dict[int, float]]
 
-    @property
+    # Computed once: the scoring API asks both for every payment. (cached_property writes
+    # the instance's __dict__ directly, which a frozen dataclass allows.)
+    @cached_property
     def currencies(self) -> frozenset[str]:
         return frozenset(self.usd_per_unit)
 
-    @property
+    @cached_property
     def years(self) -> tuple[int, int]:
         """First and last year any currency has a rate for."""
         all_years = [y for by_year in self.usd_per_unit.values() for y in by_year]
