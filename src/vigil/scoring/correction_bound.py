@@ -9,8 +9,7 @@ top 5 %, the trees are refitted without it (on one half of the generated populat
 judging the other half, and the other way round) and the bound must keep the average
 precision over the positives and that population, weighed at the world's odds, at least the
 expert's. The largest bound that passes for every population, and for all parties together,
-is kept, one step smaller where a larger bound failed (a margin: the world is not the
-generator). Every bound adds a tie-break, TIE_BREAK times the trees' correction, so that
+is taken one step smaller (a margin: the world is not the generator). Every bound adds a tie-break, TIE_BREAK times the trees' correction, so that
 parties the expert scores alike (its indicators see them alike) do not share a score; where
 even that ranks a trial worse than the expert, the expert's scores are kept exactly."""
 
@@ -113,8 +112,8 @@ def choose_bound(
     expert_part: Matrix, positive: npt.NDArray[np.bool_], trials: dict[str, Trial]
 ) -> tuple[float, float, list[HeldOutCheck]]:
     """The bound, and its tie-break, one step below the largest under which no trial ranks
-    its rows worse than the expert does (the largest itself where the widest bound or a
-    tie-break alone passes); (0, 0) (the expert's scores) when none passes."""
+    its rows worse than the expert does (bound 0 with its tie-break where only that passes);
+    (0, 0) (the expert's scores) when nothing passes."""
 
     def ap(trial: Trial, score: Matrix) -> float:
         rows = trial.rows
@@ -132,12 +131,13 @@ def choose_bound(
 
     # Every bound that passes, then the expert's own scores (no correction, no tie-break).
     options = [(b, TIE_BREAK) for b in BOUNDS if passes(b)] + [(0.0, 0.0)]
-    # One step of margin below the largest bound that passes once a larger one has failed:
-    # the trials are generated populations, and a bound that only just passed them lifted an
-    # unseen population over a hard scenario's offenders (webcam customers held out). A
-    # tie-break alone (bound 0) moves no one past a score the expert told apart: no margin.
+    # One step of margin below the largest bound that passes: the trials are generated
+    # populations, and the largest bound that passed them ranked a hard scenario's offenders
+    # or facilitators a little worse than the expert with a population left out (webcam
+    # customers, expatriates, romance-scam victims). A tie-break alone (bound 0) moves no one
+    # past a score the expert told apart: it needs no margin.
     widest, _ = options[0]
-    bound, tie_break = options[0] if widest in (BOUNDS[0], 0.0) else options[1]
+    bound, tie_break = options[0] if widest == 0.0 else options[1]
     checks = [
         HeldOutCheck(
             population=name,

@@ -127,8 +127,8 @@ def card_markdown(body: dict, evaluation: ModelEvaluation | None) -> str:
         "`c` is the largest bound under which trees refitted without each look-alike population",
         "(one with parties in the expert's top 5 %), on one half of the populations, rank the",
         "other half's positives and that population at least as well as the expert (AP at the",
-        "world's odds: positives at 1 in 1,000, the population 30 to 1), one step smaller where",
-        "a larger bound failed. Unbounded: the same trees without the bound.",
+        "world's odds: positives at 1 in 1,000, the population 30 to 1), taken one step",
+        "smaller. Unbounded: the same trees without the bound.",
         "",
     ]
     for kind, held_out in body["held_out"].items():
