@@ -9,9 +9,10 @@ top 5 %, the trees are refitted without it (on one half of the generated populat
 judging the other half, and the other way round) and the bound must keep the average
 precision over the positives and that population, weighed at the world's odds, at least the
 expert's. The largest bound that passes for every population, and for all parties together,
-is taken one step smaller (a margin: the world is not the generator). Every bound adds a tie-break, TIE_BREAK times the trees' correction, so that
-parties the expert scores alike (its indicators see them alike) do not share a score; where
-even that ranks a trial worse than the expert, the expert's scores are kept exactly."""
+is taken one step smaller (a margin: the world is not the generator). Every bound adds a
+tie-break, TIE_BREAK times the trees' correction, so that parties the expert scores alike
+(its indicators see them alike) do not share a score; where even that ranks a trial worse
+than the expert, the expert's scores are kept exactly."""
 
 from __future__ import annotations
 
