@@ -521,30 +521,24 @@ def write_evidence_package(
         chart_paths["exchanges"] = chart.relative_to(out).as_posix()
         extra_files.append(write_safe_csv(timeline_frame(timeline), out / TIMELINE_FILE))
     tell("report", 0.4)
-    html = render_evidence_html(
-        figures,
-        chart_paths,
-        generated_at,
-        version,
-        case_reference=case_reference,
-        prepared_by=prepared_by,
-        timeline=timeline,
-    )
+
+    def render(rows_max: int | None = None) -> str:
+        return render_evidence_html(
+            figures,
+            chart_paths,
+            generated_at,
+            version,
+            case_reference=case_reference,
+            prepared_by=prepared_by,
+            timeline=timeline,
+            rows_max=rows_max,
+        )
+
     html_path = out / HTML_FILE
-    html_path.write_text(html, encoding="utf-8")
+    html_path.write_text(render(), encoding="utf-8")
     tell("pdf", 0.5)
     pdf_path = out / PDF_FILE
-    pdf_html = render_evidence_html(
-        figures,
-        chart_paths,
-        generated_at,
-        version,
-        case_reference=case_reference,
-        prepared_by=prepared_by,
-        timeline=timeline,
-        rows_max=PDF_ROWS_MAX,
-    )
-    _write_pdf(html_path, pdf_path, html=pdf_html)
+    _write_pdf(html_path, pdf_path, html=render(PDF_ROWS_MAX))
     tell("payments", 0.9)
     csv_rows = facts.payments.select(CSV_COLUMNS).with_columns(
         pl.col("ts_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),

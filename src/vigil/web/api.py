@@ -375,32 +375,13 @@ def case_export(
 ) -> dict[str, Any]:
     ctx = _ctx(request)
     case = _case(request, case_id, user)
+    export = (ctx.store, user.username, case, body.format, body.party.kind, body.party.party_id)
+    places = {"workspace": ctx.workspace, "exports_dir": ctx.exports_dir}
     if body.format in BACKGROUND:
-        job = start_export_job(
-            ctx.jobs,
-            ctx.store,
-            user.username,
-            case,
-            body.format,
-            body.party.kind,
-            body.party.party_id,
-            workspace=ctx.workspace,
-            exports_dir=ctx.exports_dir,
-            fiu_config=ctx.fiu_config,
-        )
+        job = start_export_job(ctx.jobs, *export, **places, fiu_config=ctx.fiu_config)
         response.status_code = 202
         return _job(job)
-    made = export_case_party(
-        ctx.store,
-        user.username,
-        case,
-        body.format,
-        body.party.kind,
-        body.party.party_id,
-        workspace=ctx.workspace,
-        exports_dir=ctx.exports_dir,
-        fiu_config=ctx.fiu_config,
-    )
+    made = export_case_party(*export, **places, fiu_config=ctx.fiu_config)
     return {
         "name": made.name,
         "format": made.format,
