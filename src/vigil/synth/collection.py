@@ -12,6 +12,8 @@ beneficiaries collect at whichever agent of their city is at hand.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import phonenumbers
 import polars as pl
@@ -27,20 +29,29 @@ MOBILE_DRAWS = 50  # tries at a number the plan accepts before taking the exampl
 FACILITATOR = "facilitator"
 
 
+@functools.cache
+def _plan(country: str) -> tuple[int, str | None]:
+    """The country's calling code and its plan's example mobile number (national digits)."""
+    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number) if example is not None else None
+    return phonenumbers.country_code_for_region(country), national
+
+
 def _is_valid(code: int, national: str) -> bool:
-    return phonenumbers.is_valid_number(phonenumbers.parse(f"+{code}{national}"))
+    # Built rather than parsed from text (the parse was most of the generator's time); the
+    # national numbers here never start with 0, so nothing of the text is lost.
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return phonenumbers.is_valid_number(number)
 
 
 def mobile_number(country: str, rng: np.random.Generator, national: str | None = None) -> str:
     """A mobile number in E.164 that `country`'s numbering plan accepts (phonenumbers'
     metadata, as the exchange parsers check it): `national` when it is one, else the
     leading digits of the plan's example mobile number and the rest drawn."""
-    code = phonenumbers.country_code_for_region(country)
+    code, sample = _plan(country)
     national = national or f"9{rng.integers(100_000_000, 999_999_999)}"
-    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
-    if not code or example is None or _is_valid(code, national):
+    if not code or sample is None or _is_valid(code, national):
         return f"+{code}{national}" if code else f"0{national}"
-    sample = str(example.national_number)
     for _ in range(MOBILE_DRAWS):
         drawn = "".join(map(str, rng.integers(0, 10, len(sample) - MOBILE_PREFIX_DIGITS)))
         if _is_valid(code, sample[:MOBILE_PREFIX_DIGITS] + drawn):
