@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -125,21 +125,27 @@ class Parameters(Frozen):
 
     @property
     def cover_pattern(self) -> str:
-        words = "|".join(
-            re.escape(w.lower()) for w in sorted(self.cover_words, key=len, reverse=True)
-        )
+        words = _alternation(tuple(self.cover_words), longest_first=True)
         return rf"{_START}({words}){_END}|{self.handle_pattern}"
 
     def purpose_pattern(self, purpose: str) -> str:
-        words = "|".join(
-            re.escape(w.lower()) for w in sorted(self.purpose_words[purpose], key=len, reverse=True)
-        )
+        words = _alternation(tuple(self.purpose_words[purpose]), longest_first=True)
         return rf"{_START}({words}){_END}"
 
     @property
     def organisation_pattern(self) -> str:
-        words = "|".join(re.escape(w.lower()) for w in self.organisation_words) or "(?!)"
+        words = _alternation(tuple(self.organisation_words), longest_first=False) or "(?!)"
         return rf"{_START}({words}){_END}"
+
+
+@cache
+def _alternation(words: tuple[str, ...], *, longest_first: bool) -> str:
+    """`words` escaped, lower-cased and joined with `|` (the longest first, so that
+    "school fees" wins over "school"). Cached by the words, not on the model: the scoring
+    API asks for the patterns with every payment, and a copied Parameters with other words
+    gets its own."""
+    ordered = sorted(words, key=len, reverse=True) if longest_first else words
+    return "|".join(re.escape(w.lower()) for w in ordered)
 
 
 class KindScoring(Frozen):

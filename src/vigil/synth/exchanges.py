@@ -149,15 +149,16 @@ def _exports(transactions: pl.DataFrame, labels: pl.DataFrame, seed: int) -> lis
     )
     # A person's phone is recorded on their wallet and remittance payments only: the one a
     # bank transfer leaves out is still the one their payers call.
-    recorded_phones = {
-        beneficiary_id: _international(phone, country)
-        for beneficiary_id, phone, country in transactions.filter(
-            pl.col("beneficiary_phone").is_not_null()
-        )
+    recorded = (
+        transactions.filter(pl.col("beneficiary_phone").is_not_null())
         .group_by("beneficiary_id")
         .agg(pl.col("beneficiary_phone").min(), pl.col("beneficiary_country").first())
-        .iter_rows()
-    }
+    )
+
+    def recorded_phone(beneficiary_id: str) -> str | None:
+        found = recorded.filter(pl.col("beneficiary_id") == beneficiary_id)
+        return _international(*found.row(0)[1:]) if found.height else None
+
     pays = (
         transactions.join(senders, on="sender_id")
         .join(beneficiary_roles, on="beneficiary_id")
@@ -197,7 +198,7 @@ def _exports(transactions: pl.DataFrame, labels: pl.DataFrame, seed: int) -> lis
                     owner_phone=mobile_number(first["sender_country"], rng),
                     other_id=beneficiary_id,
                     other_name=first["beneficiary_name"],
-                    other_phone=recorded_phones.get(beneficiary_id)
+                    other_phone=recorded_phone(beneficiary_id)
                     or mobile_number(first["beneficiary_country"], rng),
                     role=role,
                     events=sorted(events, key=lambda e: e.ts),
