@@ -429,7 +429,9 @@ class PopulationSimulator:
         culture = np.asarray(
             [names.culture_of(c) for c in destination[person_sender]], dtype=object
         )
-        given, surname = names.draw_person_names(rng, culture, np.full(m, spec.female_share))
+        given, surname = names.draw_person_names(
+            rng, culture, np.full(m, spec.female_share), households=person_sender
+        )
         linked = rng.random(m) < spec.surname_link_share
         surname = np.where(linked, sender_surname[person_sender], surname)
         frame = self._person_frame(
@@ -476,7 +478,7 @@ class PopulationSimulator:
             culture = np.full(pool, names.culture_of(country), dtype=object)
             if spec.kind == "person":
                 given, surname = names.draw_person_names(
-                    rng, culture, np.full(pool, spec.female_share)
+                    rng, culture, np.full(pool, spec.female_share), households=household
                 )
                 family_name = names.draw_surnames(rng, culture[: len(hh_size)])
                 surname = family_name[household]
