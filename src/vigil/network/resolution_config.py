@@ -66,6 +66,7 @@ class CountryPriors(_Comparison):
 
 
 class CounterpartPriors(_Comparison):
+    most: LevelPrior
     many: LevelPrior
     several: LevelPrior
     one: LevelPrior
@@ -89,7 +90,7 @@ class Priors(Strict):
 
 
 class Behaviour(Strict):
-    max_counterpart_parties: Annotated[int, Field(ge=2)] = 50
+    max_counterpart_parties: Annotated[int, Field(ge=2)] = 100
     counterparts_listed: Annotated[int, Field(ge=1, le=1000)] = 20
 
 

@@ -75,6 +75,12 @@ class Comparison:
         return len(keys) - 1 - keys.index(key)
 
 
+# The first letters of one name's words are all among the other's: "Maria S. Cruz" and
+# "Maria Cruz" fit, "C. De Leon" and "J. De Leon" (two people of one family) do not.
+_INITIALS_FIT = (
+    "(list_has_all(initial_set_l, initial_set_r) OR list_has_all(initial_set_r, initial_set_l))"
+)
+
 NAME = Comparison(
     "name",
     "name_sorted_l IS NULL OR name_sorted_r IS NULL",
@@ -88,7 +94,7 @@ NAME = Comparison(
         Level(
             "same_apart_from_initials",
             "same name apart from a middle initial",
-            "name_core_l = name_core_r",
+            f"name_core_l = name_core_r AND {_INITIALS_FIT}",
         ),
         Level(
             "one_letter_apart",
@@ -97,7 +103,7 @@ NAME = Comparison(
             # (one edit apart implies a Jaro-Winkler of at least 0.83 from 4 letters on)
             "abs(length(name_core_l) - length(name_core_r)) <= 1 "
             "AND jaro_winkler_similarity(name_core_l, name_core_r) >= 0.8 "
-            "AND damerau_levenshtein(name_core_l, name_core_r) <= 1",
+            f"AND damerau_levenshtein(name_core_l, name_core_r) <= 1 AND {_INITIALS_FIT}",
         ),
         Level(
             "initial_for_given_name",
@@ -109,7 +115,8 @@ NAME = Comparison(
             "extra_name",
             "one has an extra given or middle name",
             "len(core_l) >= 2 AND len(core_r) >= 2 "
-            "AND (list_has_all(core_l, core_r) OR list_has_all(core_r, core_l))",
+            "AND ((list_has_all(core_l, core_r) AND list_has_all(initial_set_l, initial_set_r)) "
+            "OR (list_has_all(core_r, core_l) AND list_has_all(initial_set_r, initial_set_l)))",
         ),
         Level(
             "very_similar",
@@ -177,6 +184,12 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
         (
+            Level(
+                "most",
+                f"most {word} in common (two or more, at least half of one side)",
+                f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
+                f"len(counterparts_r)) AND {alike}",
+            ),
             Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
             Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
             Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
@@ -338,6 +351,8 @@ def party_records_sql(
                    list_sort(list_filter(tokens, lambda t: length(t) > 1)) AS core,
                    array_to_string(list_sort(list_transform(tokens, lambda t: left(t, 1))), '')
                        AS initials,
+                   list_sort(list_distinct(list_transform(tokens, lambda t: left(t, 1))))
+                       AS initial_set,
                    tokens[-1] AS surname_guess
             FROM tokenised
         ),
@@ -538,6 +553,7 @@ _PAIR_COLUMNS = (
     "name_core",
     "name_sorted",
     "initials",
+    "initial_set",
     "core",
     "tokens",
 )

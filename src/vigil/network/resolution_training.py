@@ -186,7 +186,34 @@ def train(
         # shows keeps its prior u.
         behaviour = {key: (None, share) for key, share in (namesakes or {}).items() if share}
     levels.update(behaviour)
-    return Model(chance, levels, source)
+    return Model(chance, _monotone(levels, kind, config), source)
+
+
+# The counterpart levels from least to most alike: more counterparts in common is never
+# weaker evidence than fewer.
+COUNTERPART_ORDER = ("one", "several", "many", "most")
+
+
+def _monotone(
+    levels: dict[tuple[str, str], tuple[float | None, float | None]],
+    kind: PartyKind,
+    config: ResolutionConfig,
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """The levels with each counterpart level's weight (m / u) at least that of the level
+    below it: trained apart on few pairs, "two payers in common" can come out weaker than
+    "one", which no analyst would accept. Such a level takes the weight below (its u
+    lowered); a level without trained values keeps the prior's."""
+    out = dict(levels)
+    name = kind.counterparts
+    floor = 0.0
+    for key in COUNTERPART_ORDER:
+        prior = getattr(getattr(config.priors, name), key)
+        m, u = out.get((name, key), (None, None))
+        m_value, u_value = m if m is not None else prior.m, u if u is not None else prior.u
+        if m_value / u_value < floor:
+            out[(name, key)] = (m_value, max(m_value / floor, MIN_PROBABILITY / 100))
+        floor = max(floor, m_value / u_value)
+    return out
 
 
 def _expectation_maximisation(

@@ -184,6 +184,9 @@ class PopulationSimulator:
                 persons_seen = int(paid.accounts["person"].max()) + 1
                 households_seen = int(paid.accounts["household"].max()) + 1
             accounts_seen += paid.accounts.height
+        given = self._distinct_sibling_names(
+            given, surname, culture, 1 - pop.male_share, pl.concat(payments)
+        )
         main = parts[0]
         segment = np.where(main.light, "light", np.where(main.escalating, "escalating", "")).astype(
             object
@@ -211,6 +214,33 @@ class PopulationSimulator:
             payments=payment.drop("session"),
             pool=main.pool,
         )
+
+    def _distinct_sibling_names(
+        self,
+        given: np.ndarray,
+        surname: np.ndarray,
+        culture: np.ndarray,
+        female_share: float,
+        payments: pl.DataFrame,
+    ) -> np.ndarray:
+        """Senders of one name who pay one account (siblings abroad paying their parents'
+        household): the later one takes another given name, as siblings have."""
+        pays = payments.select("sender", "account", "account_population").unique()
+        full = pl.DataFrame({"sender": np.arange(len(given)), "name": given + " " + surname})
+        pays = pays.join(full, on="sender")
+        twins = (
+            pays.join(pays, on=["account", "account_population", "name"], suffix="_other")
+            .filter(pl.col("sender") > pl.col("sender_other"))
+            .select("sender")
+            .unique()
+            .sort("sender")
+        )
+        rows = twins["sender"].to_numpy()
+        if len(rows):
+            given = given.copy()
+            fresh, _ = names.draw_person_names(self.rng, culture[rows], np.full(len(rows), female_share))
+            given[rows] = fresh
+        return given
 
     def _split_ids(
         self,
