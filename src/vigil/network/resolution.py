@@ -325,7 +325,7 @@ def _link(
                 "entity resolution of %s parties: training failed (%s); "
                 "using the configured priors",
                 kind.kind,
-                type(error).__name__,
+                f"{type(error).__name__}: {error}",
             )
             model, frequencies = prior_model(config, parties), {}
     linker = linker_for(frame, kind, config, model, frequencies)

@@ -90,7 +90,7 @@ class Priors(Strict):
 
 
 class Behaviour(Strict):
-    max_counterpart_parties: Annotated[int, Field(ge=2)] = 100
+    max_counterpart_parties: Annotated[int, Field(ge=2)] = 50
     counterparts_listed: Annotated[int, Field(ge=1, le=1000)] = 20
 
 

@@ -75,12 +75,17 @@ class Comparison:
         return len(keys) - 1 - keys.index(key)
 
 
+# "Juan Cruz Jr." is not "Juan Cruz" with an extra name: father and son.
+SUFFIXES = "['jr', 'sr', 'ii', 'iii', 'iv']"
 # The first letters of one name's words are all among the other's: "Maria S. Cruz" and
 # "Maria Cruz" fit, "C. De Leon" and "J. De Leon" (two people of one family) do not.
 _INITIALS_FIT = (
     "(list_has_all(initial_set_l, initial_set_r) OR list_has_all(initial_set_r, initial_set_l))"
 )
 
+# The alike-name levels weigh by how common the name is, as the exact level does: for a
+# pair, the more common of the two names ("Peter White" beside "Peter Michael White",
+# "J. Smith" beside "John Smith": an initial stands for any name with that letter).
 NAME = Comparison(
     "name",
     "name_sorted_l IS NULL OR name_sorted_r IS NULL",
@@ -95,6 +100,7 @@ NAME = Comparison(
             "same_apart_from_initials",
             "same name apart from a middle initial",
             f"name_core_l = name_core_r AND {_INITIALS_FIT}",
+            tf_column="name_in_country",
         ),
         Level(
             "one_letter_apart",
@@ -104,19 +110,23 @@ NAME = Comparison(
             "abs(length(name_core_l) - length(name_core_r)) <= 1 "
             "AND jaro_winkler_similarity(name_core_l, name_core_r) >= 0.8 "
             f"AND damerau_levenshtein(name_core_l, name_core_r) <= 1 AND {_INITIALS_FIT}",
+            tf_column="name_in_country",
         ),
         Level(
             "initial_for_given_name",
             "a name written as its initial",
             "initials_l = initials_r AND len(core_l) > 0 AND len(core_r) > 0 "
             "AND (list_has_all(tokens_l, core_r) OR list_has_all(tokens_r, core_l))",
+            tf_column="name_in_country",
         ),
         Level(
             "extra_name",
             "one has an extra given or middle name",
             "len(core_l) >= 2 AND len(core_r) >= 2 "
             "AND ((list_has_all(core_l, core_r) AND list_has_all(initial_set_l, initial_set_r)) "
-            "OR (list_has_all(core_r, core_l) AND list_has_all(initial_set_r, initial_set_l)))",
+            "OR (list_has_all(core_r, core_l) AND list_has_all(initial_set_r, initial_set_l))) "
+            f"AND list_has_any(tokens_l, {SUFFIXES}) = list_has_any(tokens_r, {SUFFIXES})",
+            tf_column="name_in_country",
         ),
         Level(
             "very_similar",
@@ -470,10 +480,12 @@ def frequency_sql(records: str, column: str) -> str:
 
 def frequency_columns(kind: PartyKind) -> tuple[str, ...]:
     return tuple(
-        level.tf_column
-        for comparison in comparisons_for(kind)
-        for level in comparison.levels
-        if level.tf_column
+        dict.fromkeys(
+            level.tf_column
+            for comparison in comparisons_for(kind)
+            for level in comparison.levels
+            if level.tf_column
+        )
     )
 
 

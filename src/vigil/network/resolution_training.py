@@ -182,9 +182,15 @@ def train(
     else:
         # Senders: no city to tell one customer from a namesake by, so EM cannot separate
         # them; m stays the prior and u is the share among namesakes (an upper bound:
-        # the namesakes include the customers under two ids). A level no namesake pair
-        # shows keeps its prior u.
-        behaviour = {key: (None, share) for key, share in (namesakes or {}).items() if share}
+        # the namesakes include the customers under two ids), or the prior's where lower.
+        # A level no namesake pair shows keeps its prior u.
+        # The namesakes include the customers under two ids, so where the prior's u is
+        # lower (the top level, "most payees in common", mostly such customers), it stays.
+        behaviour = {
+            key: (None, min(share, getattr(getattr(config.priors, key[0]), key[1]).u))
+            for key, share in (namesakes or {}).items()
+            if share
+        }
     levels.update(behaviour)
     return Model(chance, _monotone(levels, kind, config), source)
 
