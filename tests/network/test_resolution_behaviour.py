@@ -93,8 +93,9 @@ def _explanation(ws: Workspace, kind: str, left: str, right: str) -> str:
 def test_a_churned_wallet_with_the_same_payers_merges_with_the_old_one(ws: Workspace) -> None:
     assert entity_of(ws, "beneficiary", "W-RC-OLD") == entity_of(ws, "beneficiary", "W-RC-NEW")
     explanation = _explanation(ws, "beneficiary", "W-RC-OLD", "W-RC-NEW")
-    assert "payers: three or more payers in common (3 of 3 and 3 distinctive payers) (+" in (
-        explanation
+    assert (
+        "payers: most payers in common (two or more, at least half of one side) "
+        "(3 of 3 and 3 distinctive payers) (+" in explanation
     )
     assert "timing: one account stops as the other starts (21 days from" in explanation
 
@@ -109,7 +110,10 @@ def test_one_customer_under_two_ids_paying_the_same_wallets_is_one_sender(ws: Wo
     assert entity_of(ws, "sender", "C-0077") == entity_of(ws, "sender", "C-9310")
     explanation = _explanation(ws, "sender", "C-0077", "C-9310")
     assert explanation.startswith("name: a name written as its initial (+")
-    assert "payees: two payees in common (2 of 2 and 2 distinctive payees) (+" in (explanation)
+    assert (
+        "payees: most payees in common (two or more, at least half of one side) "
+        "(2 of 2 and 2 distinctive payees) (+" in explanation
+    )
 
 
 def test_every_merge_carries_each_comparison_and_its_weight(ws: Workspace) -> None:

@@ -57,6 +57,7 @@ from vigil.network.resolution_model import (
     party_records_sql,
 )
 from vigil.network.resolution_training import (
+    COUNTERPART_ORDER,
     Model,
     em_block_pairs_sql,
     linker_for,
@@ -307,16 +308,7 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = (
-                {  # the u of a kind without city (see resolution_training)
-                    (comparison, level): share
-                    for comparison, level, share in cursor.execute(
-                        namesake_levels_sql(kind, records)
-                    ).fetchall()
-                }
-                if not kind.city_column
-                else {}
-            )
+            namesakes = _namesake_shares(cursor, kind, records)
             model = train(
                 frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
             )
@@ -342,6 +334,23 @@ def _link(
     db_api.delete_tables_created_by_splink_from_db()
     _drop_ambiguous_initials(cursor, edges)
     return model
+
+
+def _namesake_shares(
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, records: str
+) -> dict[tuple[str, str], float]:
+    """(comparison, level) -> share of namesake pairs at that behavioural level: the u
+    where EM cannot tell (see resolution_training). A counterparts-in-common level none
+    of n pairs shows gets 1 / (n + 1): rare, but not impossible. (Namesakes never reach
+    "under names that differ", nor need to: that level keeps its prior.)"""
+    rows = cursor.execute(namesake_levels_sql(kind, records)).fetchall()
+    shares = {(comparison, level): share for comparison, level, share, _ in rows}
+    pairs = {comparison: n for comparison, _, _, n in rows}
+    if kind.counterparts in pairs:
+        for level in COUNTERPART_ORDER:
+            unseen = 1 / (pairs[kind.counterparts] + 1)
+            shares.setdefault((kind.counterparts, level), unseen)
+    return shares
 
 
 def _frequencies(

@@ -573,8 +573,8 @@ _PAIR_COLUMNS = (
 
 def namesake_levels_sql(kind: PartyKind, records: str) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
-    the behavioural comparisons: (comparison, level, share). At most NAMESAKES_PER_NAME
-    parties of a name take part, so the pairs stay bounded."""
+    the behavioural comparisons: (comparison, level, share, pairs compared). At most
+    NAMESAKES_PER_NAME parties of a name take part, so the pairs stay bounded."""
     drawn = (
         f"SELECT * FROM {records} WHERE namesake_key IS NOT NULL QUALIFY row_number() "
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
@@ -589,7 +589,7 @@ def namesake_levels_sql(kind: PartyKind, records: str) -> str:
         selects.append(
             f"SELECT '{comparison.name}' AS comparison, "
             f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
-            f"count(*) / sum(count(*)) OVER () AS share "
+            f"count(*) / sum(count(*)) OVER () AS share, sum(count(*)) OVER () AS pairs "
             f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
         )
     return f"""

@@ -174,25 +174,32 @@ def train(
             )
         except ValueError as error:  # too few namesakes: EM drove a level's u to zero
             logger.info(
-                "entity resolution of %s parties: behaviour not trained (%s); priors apply",
+                "entity resolution of %s parties: behaviour not trained by EM (%s); "
+                "u from namesake pairs, m from the priors",
                 kind.kind,
                 type(error).__name__,
             )
-            behaviour = {}
+            behaviour = _namesake_levels(config, namesakes)
     else:
         # Senders: no city to tell one customer from a namesake by, so EM cannot separate
-        # them; m stays the prior and u is the share among namesakes (an upper bound:
-        # the namesakes include the customers under two ids), or the prior's where lower.
-        # A level no namesake pair shows keeps its prior u.
-        # The namesakes include the customers under two ids, so where the prior's u is
-        # lower (the top level, "most payees in common", mostly such customers), it stays.
-        behaviour = {
-            key: (None, min(share, getattr(getattr(config.priors, key[0]), key[1]).u))
-            for key, share in (namesakes or {}).items()
-            if share
-        }
+        # them; m stays the prior and u is the share among namesakes.
+        behaviour = _namesake_levels(config, namesakes)
     levels.update(behaviour)
     return Model(chance, _monotone(levels, kind, config), source)
+
+
+def _namesake_levels(
+    config: ResolutionConfig, namesakes: dict[tuple[str, str], float] | None
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """The behavioural levels' u as their share among namesake pairs, m the prior's. The
+    share is an upper bound (the namesakes include one person's two accounts), so where
+    the prior's u is lower (the top level, mostly such accounts) it stays; a level no
+    namesake pair shows keeps its prior u."""
+    return {
+        key: (None, min(share, getattr(getattr(config.priors, key[0]), key[1]).u))
+        for key, share in (namesakes or {}).items()
+        if share
+    }
 
 
 # The counterpart levels from least to most alike: more counterparts in common is never

@@ -238,7 +238,9 @@ class PopulationSimulator:
         rows = twins["sender"].to_numpy()
         if len(rows):
             given = given.copy()
-            fresh, _ = names.draw_person_names(self.rng, culture[rows], np.full(len(rows), female_share))
+            fresh, _ = names.draw_person_names(
+                self.rng, culture[rows], np.full(len(rows), female_share)
+            )
             given[rows] = fresh
         return given
 
