@@ -18,7 +18,7 @@ from tests.builders import payment
 from tests.network.test_resolution import _workspace, entity_of, population_rows
 from vigil.network.resolution import resolve_entities
 from vigil.network.resolution_config import load_resolution_config
-from vigil.network.resolution_model import BENEFICIARY, behaviour_sql
+from vigil.network.resolution_model import BENEFICIARY, behaviour_sql, payment_summary_sql
 from vigil.workspace import Workspace
 
 JANUARY = datetime(2024, 1, 2, 21, 0)
@@ -134,11 +134,12 @@ def test_a_payer_of_many_wallets_is_not_evidence(tmp_path: Path) -> None:
     # A payroll paying sixty wallets says nothing about who holds them; a payer of two does.
     rows = [payment("S-PAYROLL", f"W-STAFF-{i:02d}", JANUARY) for i in range(60)]
     rows += [payment("S-AUNT", wallet, JANUARY) for wallet in ("W-STAFF-00", "W-STAFF-01")]
+    summary, config = f"({payment_summary_sql('payments')})", load_resolution_config()
     with _workspace(tmp_path, rows) as workspace:
         listed = dict(
             workspace.con.execute(
-                f"SELECT party_id, counterparts FROM "
-                f"({behaviour_sql(BENEFICIARY, 'payments', load_resolution_config())})"
+                "SELECT party_id, counterparts FROM "
+                f"({behaviour_sql(BENEFICIARY, summary, config)})"
             ).fetchall()
         )
     assert listed["W-STAFF-00"] == listed["W-STAFF-01"] == ["S-AUNT"]

@@ -55,6 +55,7 @@ from vigil.network.resolution_model import (
     namesake_levels_sql,
     parties_sql,
     party_records_sql,
+    payment_summary_sql,
 )
 from vigil.network.resolution_training import (
     COUNTERPART_ORDER,
@@ -70,6 +71,7 @@ from vigil.workspace.store import quote_identifier
 logger = logging.getLogger(__name__)
 
 SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working tables
+SUMMARY = "payment_summary"  # the payments folded per sender, beneficiary and names
 ENTITY_COLUMNS = {
     "party_id": "VARCHAR",
     "entity_id": "VARCHAR",
@@ -127,8 +129,9 @@ def resolve_entities(
     with _scratch(ws.con) as cursor:
         _register_rejected(cursor, rejected)
         payments = f"{workspace}.main.payments"
-        beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, payments, settings)
-        senders, _ = _resolve_kind(cursor, SENDER, payments, settings, borrowed=model)
+        cursor.execute(f"CREATE OR REPLACE TABLE {SUMMARY} AS {payment_summary_sql(payments)}")
+        beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, SUMMARY, settings)
+        senders, _ = _resolve_kind(cursor, SENDER, SUMMARY, settings, borrowed=model)
         _store(cursor, workspace)
     return ResolutionSummary(settings.threshold, beneficiaries, senders)
 
@@ -203,19 +206,18 @@ def _scratch(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
 def _resolve_kind(
     cursor: duckdb.DuckDBPyConnection,
     kind: PartyKind,
-    payments: str,
+    summary: str,
     config: ResolutionConfig,
     *,
     borrowed: Model | None = None,
 ) -> tuple[KindResolution, Model | None]:
-    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too."""
+    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too.
+    `summary`: the payments folded by payment_summary_sql."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
     behaviour = f"{kind.kind}_behaviour"
-    cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, payments)}")
-    cursor.execute(
-        f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, payments, config)}"
-    )
+    cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, summary)}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, summary, config)}")
     cursor.execute(
         f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, behaviour, config)}"
     )

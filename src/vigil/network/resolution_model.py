@@ -284,23 +284,40 @@ def _place_sql(column: str) -> str:
     return f"nullif(trim(regexp_replace({text}, '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')), '')"
 
 
-def parties_sql(kind: PartyKind, payments: str) -> str:
+def payment_summary_sql(payments: str) -> str:
+    """`payments` folded to one row per sender, beneficiary and the identity attributes
+    they were paid under: how many payments, the first and the last. Every later step of
+    resolution reads this (one pass over the payments for both kinds of party)."""
+    return f"""
+        SELECT sender_id, sender_name, sender_country, beneficiary_id, beneficiary_name,
+               beneficiary_country, beneficiary_city, count(*) AS payments,
+               CAST(floor(epoch(min(ts_utc)) / 86400) AS INTEGER) AS first_day,
+               CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
+        FROM {payments}
+        GROUP BY ALL
+    """
+
+
+def parties_sql(kind: PartyKind, summary: str) -> str:
     """Each party once, as its payments show it most often: name, country, city (ties go
-    to the first in text order, so the choice is the same on every run)."""
+    to the first in text order, so the choice is the same on every run). `summary`: the
+    `payment_summary_sql` table."""
     city = kind.city_column or "NULL"
     return f"""
         SELECT {kind.id_column} AS party_id, {kind.name_column} AS name,
                {kind.country_column} AS country, {city} AS city
-        FROM {payments}
+        FROM {summary}
         GROUP BY 1, 2, 3, 4
         QUALIFY row_number() OVER (
-            PARTITION BY party_id ORDER BY count(*) DESC, name, country, city NULLS LAST) = 1
+            PARTITION BY party_id ORDER BY sum(payments) DESC, name, country, city NULLS LAST
+        ) = 1
         ORDER BY party_id
     """
 
 
-def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> str:
-    """Each party's payment behaviour, for the behavioural comparisons and blocking:
+def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> str:
+    """Each party's payment behaviour, for the behavioural comparisons and blocking
+    (`summary`: the `payment_summary_sql` table):
     - `counterparts`: its distinctive payers (payees), sorted: those who pay (are paid by)
       at most `behaviour.max_counterpart_parties` parties of its kind, at most
       `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
@@ -310,8 +327,9 @@ def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> s
     return f"""
         WITH pairs AS (
             SELECT {kind.id_column} AS party_id, {kind.counterpart_column} AS counterpart,
-                   count(*) AS payments
-            FROM {payments} GROUP BY 1, 2
+                   sum(payments) AS payments, min(first_day) AS first_day,
+                   max(last_day) AS last_day
+            FROM {summary} GROUP BY 1, 2
         ),
         spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),
         listed AS (
@@ -327,10 +345,8 @@ def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> s
             FROM listed GROUP BY party_id
         ),
         days AS (
-            SELECT {kind.id_column} AS party_id,
-                   CAST(floor(epoch(min(ts_utc)) / 86400) AS INTEGER) AS first_day,
-                   CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
-            FROM {payments} GROUP BY 1
+            SELECT party_id, min(first_day) AS first_day, max(last_day) AS last_day
+            FROM pairs GROUP BY 1
         )
         SELECT party_id, counterparts, first_day, last_day
         FROM days LEFT JOIN lists USING (party_id)

@@ -111,7 +111,7 @@ def linker_for(
     """A linker on the party records with the within-country term frequencies; without
     `behaviour`, on the identity attributes only."""
     settings = splink_settings(kind, config, model, behaviour=behaviour)
-    linker = Linker(frame, settings, log_level=None)
+    linker = Linker(frame, settings, log_level=None, validate_settings=False)
     for column, table in frequencies.items():
         linker.table_management.register_term_frequency_lookup(table, column)
     return linker
