@@ -130,6 +130,26 @@ def test_every_merge_carries_each_comparison_and_its_weight(ws: Workspace) -> No
         assert parts[-1].startswith("prior (")
 
 
+def test_relatives_paid_by_one_payer_stay_apart(tmp_path: Path) -> None:
+    # A mother and her son, paid by one relative abroad in one city: one surname, one
+    # payer; an initial that does not fit ("C. De Leon" is not "Joy De Leon") and an
+    # added "Jr." (father and son) are not one name written two ways.
+    rows = population_rows()
+    family = [
+        ("W-DL-JOY", "Joy V. De Leon"),
+        ("W-DL-C", "C. De Leon"),
+        ("W-DL-JUAN", "Juan De Leon"),
+        ("W-DL-JUAN-JR", "Juan De Leon Jr."),
+    ]
+    for wallet, name in family:
+        rows += _paid_weekly("S-UNCLE", wallet, name, JANUARY, 20)
+        rows += _paid_weekly("S-AUNT", wallet, name, JANUARY, 20)
+    with _workspace(tmp_path, rows) as workspace:
+        resolve_entities(workspace)
+        entities = {entity_of(workspace, "beneficiary", wallet) for wallet, _ in family}
+    assert len(entities) == len(family)
+
+
 def test_a_payer_of_many_wallets_is_not_evidence(tmp_path: Path) -> None:
     # A payroll paying sixty wallets says nothing about who holds them; a payer of two does.
     rows = [payment("S-PAYROLL", f"W-STAFF-{i:02d}", JANUARY) for i in range(60)]

@@ -238,8 +238,8 @@ class PopulationSimulator:
         rows = twins["sender"].to_numpy()
         if len(rows):
             given = given.copy()
-            fresh, _ = names.draw_person_names(
-                self.rng, culture[rows], np.full(len(rows), female_share)
+            fresh, _ = names.draw_person_names(  # a child: the population's draws stay
+                self.rng.spawn(1)[0], culture[rows], np.full(len(rows), female_share)
             )
             given[rows] = fresh
         return given

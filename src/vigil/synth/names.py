@@ -726,7 +726,9 @@ def draw_person_names(
     """Given names and surnames for people of the given cultures (one draw per person).
     Some carry a second given name or a middle name (SECOND_NAME_SHARE). Within one of
     `households` no two people share a given name (parents do not give two children one
-    name), so namesakes in one family are as rare as in life."""
+    name), so namesakes in one family are as rare as in life. Those draws come from a
+    child of `rng` (spawning does not advance it), so the rest of a population is drawn
+    as it was before names were varied."""
     n = len(cultures)
     given = np.empty(n, dtype=object)
     surname = np.empty(n, dtype=object)
@@ -736,14 +738,15 @@ def draw_person_names(
         _draw_given(rng, given, rows, female, culture)
         pool_s = SURNAMES[culture]
         surname[rows] = np.asarray(pool_s, dtype=object)[rng.integers(len(pool_s), size=len(rows))]
+    own = rng.spawn(1)[0]
     if households is not None and n:
         for _ in range(SIBLING_REDRAWS):
             again = _repeated(households, given)
             if not len(again):
                 break
             for culture in np.unique(cultures[again]):
-                _draw_given(rng, given, again[cultures[again] == culture], female, culture)
-    _add_second_names(rng, given, cultures, female)
+                _draw_given(own, given, again[cultures[again] == culture], female, culture)
+    _add_second_names(own, given, cultures, female)
     return given, surname
 
 
@@ -820,10 +823,13 @@ def _transpose_letters(word: str, rng: np.random.Generator) -> str:
 
 def spelling_variant(given: str, surname: str, rng: np.random.Generator) -> str:
     """One way a clerk or an app might record this person's name. A second given name
-    or middle name may be left out or cut to its initial."""
+    or middle name may be left out or cut to its initial (drawn from a child of `rng`,
+    which spawning does not advance)."""
     first, *more = given.split(" ")
-    if more and not first.endswith(".") and rng.random() < 0.5:
-        given = first if rng.random() < 0.5 else f"{first} {more[0][0]}."
+    if more and not first.endswith("."):
+        own = rng.spawn(1)[0]
+        if own.random() < 0.5:
+            given = first if own.random() < 0.5 else f"{first} {more[0][0]}."
     form = int(rng.integers(7))
     if form == 0:
         return f"{surname.upper()}, {given}"
@@ -835,7 +841,8 @@ def spelling_variant(given: str, surname: str, rng: np.random.Generator) -> str:
         return f"{given} {_drop_letter(surname, rng)}"
     if form == 4:
         return f"{_transpose_letters(given, rng)} {surname}"
-    if form == 5 and not more:
+    if form == 5:
         middle = "ABCDEGLMPRSV"[int(rng.integers(12))]
-        return f"{given} {middle}. {surname}"
+        if not more:  # a middle initial for a name that has none written
+            return f"{given} {middle}. {surname}"
     return f"{surname} {given}"
