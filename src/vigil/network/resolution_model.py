@@ -75,7 +75,9 @@ class Comparison:
         return len(keys) - 1 - keys.index(key)
 
 
-# "Juan Cruz Jr." is not "Juan Cruz" with an extra name: father and son.
+# An extra name is a later given name or a middle name: the longer name's first word is in
+# the shorter ("Maria Luisa Cruz" and "Maria Cruz", not "Wayne Steven White" and "Steven
+# White"). "Juan Cruz Jr." is not "Juan Cruz" with an extra name: father and son.
 SUFFIXES = "['jr', 'sr', 'ii', 'iii', 'iv']"
 # The first letters of one name's words are all among the other's: "Maria S. Cruz" and
 # "Maria Cruz" fit, "C. De Leon" and "J. De Leon" (two people of one family) do not.
@@ -123,8 +125,10 @@ NAME = Comparison(
             "extra_name",
             "one has an extra given or middle name",
             "len(core_l) >= 2 AND len(core_r) >= 2 "
-            "AND ((list_has_all(core_l, core_r) AND list_has_all(initial_set_l, initial_set_r)) "
-            "OR (list_has_all(core_r, core_l) AND list_has_all(initial_set_r, initial_set_l))) "
+            "AND ((list_has_all(core_l, core_r) AND list_has_all(initial_set_l, initial_set_r) "
+            "AND list_contains(tokens_r, tokens_l[1])) "
+            "OR (list_has_all(core_r, core_l) AND list_has_all(initial_set_r, initial_set_l) "
+            "AND list_contains(tokens_l, tokens_r[1]))) "
             f"AND list_has_any(tokens_l, {SUFFIXES}) = list_has_any(tokens_r, {SUFFIXES})",
             tf_column="name_in_country",
         ),

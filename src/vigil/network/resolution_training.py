@@ -172,6 +172,13 @@ def train(
             behaviour = _behaviour_levels(
                 frame, kind, config, parties, frequencies, Model(chance, levels)
             )
+            # Among namesakes, "most payers in common" is nearly always one person: EM's u
+            # there is the floor of what so few non-matches can show, not an estimate; the
+            # prior's (lower) stands.
+            top = (kind.counterparts, COUNTERPART_ORDER[-1])
+            if top in behaviour and behaviour[top][1] is not None:
+                prior_u = getattr(getattr(config.priors, top[0]), top[1]).u
+                behaviour[top] = (behaviour[top][0], min(behaviour[top][1], prior_u))
         except ValueError as error:  # too few namesakes: EM drove a level's u to zero
             logger.info(
                 "entity resolution of %s parties: behaviour not trained by EM (%s); "
@@ -191,15 +198,20 @@ def train(
 def _namesake_levels(
     config: ResolutionConfig, namesakes: dict[tuple[str, str], float] | None
 ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
-    """The behavioural levels' u as their share among namesake pairs, m the prior's. The
-    share is an upper bound (the namesakes include one person's two accounts), so where
-    the prior's u is lower (the top level, mostly such accounts) it stays; a level no
-    namesake pair shows keeps its prior u."""
-    return {
-        key: (None, min(share, getattr(getattr(config.priors, key[0]), key[1]).u))
-        for key, share in (namesakes or {}).items()
-        if share
-    }
+    """The behavioural levels' u from namesake pairs, m the prior's. The share among
+    namesakes may raise a level's u above the prior (a population where namesakes often
+    share payees), never lower it: measured on namesakes drawn across a whole country, it
+    misses the small businesses and families whose customers share a payee, and a false
+    merge ties an innocent person to whoever the other account pays. The top level
+    ("most ... in common") keeps the prior: the namesakes who reach it are mostly one
+    person's two accounts. A level no namesake pair shows keeps its prior u."""
+    top = COUNTERPART_ORDER[-1]
+    out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+    for key, share in (namesakes or {}).items():
+        if not share or key[1] == top:
+            continue
+        out[key] = (None, max(share, getattr(getattr(config.priors, key[0]), key[1]).u))
+    return out
 
 
 # The counterpart levels from least to most alike: more counterparts in common is never
