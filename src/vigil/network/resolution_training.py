@@ -179,14 +179,19 @@ def train(
             if top in behaviour and behaviour[top][1] is not None:
                 prior_u = getattr(getattr(config.priors, top[0]), top[1]).u
                 behaviour[top] = (behaviour[top][0], min(behaviour[top][1], prior_u))
-        except ValueError as error:  # too few namesakes: EM drove a level's u to zero
-            logger.info(
-                "entity resolution of %s parties: behaviour not trained by EM (%s); "
-                "u from namesake pairs, m from the priors",
-                kind.kind,
-                type(error).__name__,
-            )
-            behaviour = _namesake_levels(config, namesakes)
+        except ValueError:  # too few namesakes: EM drove a level's u to zero
+            try:  # m alone, u held at the priors
+                behaviour = _behaviour_levels(
+                    frame, kind, config, parties, frequencies, Model(chance, levels), fix_u=True
+                )
+            except ValueError as error:
+                logger.info(
+                    "entity resolution of %s parties: behaviour not trained by EM (%s); "
+                    "u from namesake pairs, m from the priors",
+                    kind.kind,
+                    type(error).__name__,
+                )
+                behaviour = _namesake_levels(config, namesakes)
     else:
         # Senders: no city to tell one customer from a namesake by, so EM cannot separate
         # them; m stays the prior and u is the share among namesakes.
@@ -294,6 +299,8 @@ def _behaviour_levels(
     parties: int,
     frequencies: dict[str, SplinkDataFrame],
     start: Model,
+    *,
+    fix_u: bool = False,
 ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """(m, u) of the behavioural levels from an EM pass over parties with the same name in
     one country: there, the non-matches are namesakes, so u is how often two *namesakes*
@@ -303,7 +310,7 @@ def _behaviour_levels(
     em.training.estimate_parameters_using_expectation_maximisation(
         block_on(*BEHAVIOUR_EM_BLOCK),
         estimate_without_term_frequencies=True,
-        fix_u_probabilities=False,
+        fix_u_probabilities=fix_u,
         max_pairs=config.training.em_max_pairs,
         record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
     )
