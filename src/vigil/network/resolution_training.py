@@ -20,6 +20,12 @@
   (far rarer). The first pass leaves behaviour out: relatives share a surname, a city
   and the payer who supports them, and would pass for one person. Senders keep the
   behavioural m of the priors and take u as the share among namesake pairs.
+  Where that EM pass fails (a level's u driven to zero: too few namesakes), a second pass
+  trains m alone with u at the priors; where that fails too, u comes from the namesake
+  pairs (never below the prior). The top level, "most payers in common", keeps the
+  prior's u (two in a million) where training gives more: the namesakes who reach it are
+  mostly one person's accounts, and training floors u at MIN_PROBABILITY.
+- Counterpart levels are made monotone: more in common never weighs less than fewer.
 - Country's m stays the prior: every scored pair shares a country by blocking.
 A level the data never showed keeps its prior; no trained value goes below
 MIN_PROBABILITY, so one unseen level cannot veto a pair on its own.
