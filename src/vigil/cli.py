@@ -46,12 +46,27 @@ def generate(
     exchanges: Annotated[
         bool, typer.Option("--exchanges", help="Also write chat and call exports (exchanges/).")
     ] = False,
+    institutions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split the population over N institutions (inst-1..inst-N): a reporter "
+            "column, and each institution's own files in institutions/inst-K/.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic payment population (transactions.csv, labels.csv, parties.csv)."""
     from vigil.synth import generate as run_generate
 
-    result = run_generate(out, senders=senders, seed=seed, scenario=scenario, progress=True)
+    result = run_generate(
+        out, senders=senders, seed=seed, scenario=scenario, progress=True, institutions=institutions
+    )
     console.print(result.render_makeup())
+    if institutions is not None:
+        console.print(
+            f"Split over {institutions} institutions: reporter column in transactions.csv, "
+            f"each institution's own files in {out / 'institutions'}/"
+        )
     if exchanges:
         from vigil.synth.exchanges import write_exchanges
 
