@@ -386,6 +386,7 @@ from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
 from vigil.exchanges.cli import exchanges_app  # noqa: E402
 from vigil.ingest.layout_cli import layout_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
+from vigil.share.cli import share_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
 app.add_typer(api_keys_app, name="api-keys")
@@ -396,6 +397,7 @@ app.add_typer(layout_app, name="layout")
 app.add_typer(exchanges_app, name="exchanges")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
+app.add_typer(share_app, name="share")
 app.add_typer(users_app, name="users")
 # --- end of command groups ---
 
