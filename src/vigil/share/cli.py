@@ -77,7 +77,9 @@ def link_command(
 @share_app.command("import")
 @user_errors
 def import_command(
-    linked: Annotated[Path, typer.Argument(help="This institution's file from `vigil share link`.")],
+    linked: Annotated[
+        Path, typer.Argument(help="This institution's file from `vigil share link`.")
+    ],
     workspace: WorkspaceOption,
     key_file: KeyOption,
     out: Annotated[Path, typer.Option(help="Folder for alerts.csv and alerts.json.")],

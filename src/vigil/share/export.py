@@ -128,12 +128,14 @@ def export_share(
     with Workspace.open(workspace, read_only=True) as ws:
         ws.require_scan_complete()
         encoded = beneficiary_encodings(ws, key, catalogue)
+        unrelated = "NOT p.related"
+        suspicious = f"NOT p.related AND s.score >= {threshold}"
         counts = ws.con.sql(
             f"""
                 SELECT p.beneficiary_id,
-                       {band_sql("count(DISTINCT p.sender_id) FILTER (NOT p.related)")}
+                       {band_sql(f"count(DISTINCT p.sender_id) FILTER ({unrelated})")}
                            AS payers_band,
-                       {band_sql(f"count(DISTINCT p.sender_id) FILTER (NOT p.related AND s.score >= {threshold})")}
+                       {band_sql(f"count(DISTINCT p.sender_id) FILTER ({suspicious})")}
                            AS suspicious_payers_band,
                        floor(any_value(b.score) / {SCORE_BAND}) * {SCORE_BAND} AS score_band
                 FROM pair_features p

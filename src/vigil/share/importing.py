@@ -64,7 +64,9 @@ def import_linked(
         ws.require_scan_complete()
         own = beneficiary_encodings(ws, key, catalogue).select("beneficiary_id", "account_token")
         beneficiaries = own.join(frame.select("account_token", *ELSEWHERE), on="account_token")
-        beneficiaries = beneficiaries.select(party_id="beneficiary_id", *ELSEWHERE)
+        beneficiaries = beneficiaries.rename({"beneficiary_id": "party_id"}).select(
+            "party_id", *ELSEWHERE
+        )
         ws.replace_table("beneficiary_share_features", beneficiaries)
         shared = ws.table("beneficiary_share_features")
         pairs = ws.table("pair_features")

@@ -166,8 +166,10 @@ def _customer_accounts(
     upper = rng.random(accounts.height) < 0.5
     given = pl.col("name").str.replace(r"\s+\S+$", "")
     surname = pl.col("name").str.extract(r"(\S+)$")
-    inverted = pl.when(given == pl.col("name")).then(pl.col("name")).otherwise(
-        pl.concat_str(surname, pl.lit(", "), given)
+    inverted = (
+        pl.when(given == pl.col("name"))
+        .then(pl.col("name"))
+        .otherwise(pl.concat_str(surname, pl.lit(", "), given))
     )
     return accounts.with_columns(
         customer_id=pl.lit("C") + pl.Series(ids).cast(pl.String).str.pad_start(8, "0"),
