@@ -11,10 +11,10 @@ everything. What differs between institutions is what differs in life:
   one offender seen in a bank's and three remitters' reports [S2]; a new account after a
   block [S9]); most legitimate senders use one institution and a minority two.
 
-A sender moves between its institutions per beneficiary and calendar quarter (a remitter
+A sender moves between its institutions per beneficiary and calendar month (a remitter
 used for one person, another after a block or a change of habit); its first few
-(beneficiary, quarter) streams go one to each of its institutions, so an offender with two
-streams or more is seen by at least two of them.
+(beneficiary, month) streams go one to each of its institutions, so an offender who pays in
+two months or more is seen by at least two of them.
 """
 
 from __future__ import annotations
@@ -66,16 +66,16 @@ def split_over_institutions(
     preference = np.argsort(rng.random((n, institutions)), axis=1, kind="stable")
     senders = senders.with_columns(institutions_used=pl.Series(used, dtype=pl.Int64))
 
-    quarter = (pl.col("ts").str.slice(0, 4).cast(pl.Int64) * 4) + (
-        pl.col("ts").str.slice(5, 2).cast(pl.Int64) - 1
-    ) // 3
+    month = pl.col("ts").str.slice(0, 4).cast(pl.Int64) * 12 + pl.col("ts").str.slice(
+        5, 2
+    ).cast(pl.Int64)
     payments = transactions.with_row_index("row").join(
         senders.select(sender_id="party_id", sender_index="sender_index", used="institutions_used"),
         on="sender_id",
     )
     streams = (
-        payments.with_columns(quarter=quarter)
-        .group_by("sender_index", "beneficiary_id", "quarter")
+        payments.with_columns(month=month)
+        .group_by("sender_index", "beneficiary_id", "month")
         .agg(first_row=pl.col("row").min(), used=pl.col("used").first())
         .sort("sender_index", "first_row")
         .with_columns(order=pl.int_range(pl.len()).over("sender_index"))
@@ -85,11 +85,11 @@ def split_over_institutions(
     slot = np.where(order < streams["used"].to_numpy(), order, drawn)
     institution = preference[streams["sender_index"].to_numpy(), slot]
     streams = streams.select(
-        "sender_index", "beneficiary_id", "quarter", institution=pl.Series(institution)
+        "sender_index", "beneficiary_id", "month", institution=pl.Series(institution)
     )
     payments = (
-        payments.with_columns(quarter=quarter)
-        .join(streams, on=["sender_index", "beneficiary_id", "quarter"])
+        payments.with_columns(month=month)
+        .join(streams, on=["sender_index", "beneficiary_id", "month"])
         .sort("row")
     )
 
