@@ -92,9 +92,10 @@ def test_labels_and_ground_truth_name_the_reporter_of_each_customer(populations)
     assert labels.columns == [*LABEL_COLUMNS, "reporter"]
     senders = labels.filter(party_kind="sender")
     assert senders["reporter"].null_count() == 0
-    assert labels.filter(party_kind="beneficiary")["reporter"].null_count() == labels.filter(
-        party_kind="beneficiary"
-    ).height
+    assert (
+        labels.filter(party_kind="beneficiary")["reporter"].null_count()
+        == labels.filter(party_kind="beneficiary").height
+    )
     tx = read(split / "transactions.csv")
     customers = tx.select(party_id="sender_id", reporter="reporter").unique()
     assert customers.join(senders, on=["party_id", "reporter"], how="anti").height == 0

@@ -66,9 +66,9 @@ def split_over_institutions(
     preference = np.argsort(rng.random((n, institutions)), axis=1, kind="stable")
     senders = senders.with_columns(institutions_used=pl.Series(used, dtype=pl.Int64))
 
-    month = pl.col("ts").str.slice(0, 4).cast(pl.Int64) * 12 + pl.col("ts").str.slice(
-        5, 2
-    ).cast(pl.Int64)
+    month = pl.col("ts").str.slice(0, 4).cast(pl.Int64) * 12 + pl.col("ts").str.slice(5, 2).cast(
+        pl.Int64
+    )
     payments = transactions.with_row_index("row").join(
         senders.select(sender_id="party_id", sender_index="sender_index", used="institutions_used"),
         on="sender_id",
