@@ -180,7 +180,7 @@ def run(senders: int, seed: int, counts: list[int], work: Path) -> dict:
 
 
 def _f(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def print_table(results: dict, counts: list[int]) -> None:
@@ -203,14 +203,17 @@ def print_table(results: dict, counts: list[int]) -> None:
             print(f"| {n} | {arm} | " + " | ".join(cells) + " |")
     print()
     for n in counts:
-        siloed, share, pooled = (results[(n, a)] for a in ("siloed", "share", "pooled"))
-        if pooled is None:
-            continue
+        siloed, share = results[(n, "siloed")], results[(n, "share")]
         for kind in PARTY_KINDS:
-            gap = (pooled[kind]["ap"] or 0) - (siloed[kind]["ap"] or 0)
             won = (share[kind]["ap"] or 0) - (siloed[kind]["ap"] or 0)
-            closed = "n/a (no gap)" if gap <= 0 else f"{won / gap:.0%}"
-            print(f"N={n} {kind}: share closes {closed} of the siloed-to-pooled AP gap")
+            parts = [f"N={n} {kind}: share {won:+.3f} AP over siloed"]
+            for arm in ("pooled", "one institution"):
+                if results[(n, arm)] is None:
+                    continue
+                gap = (results[(n, arm)][kind]["ap"] or 0) - (siloed[kind]["ap"] or 0)
+                closed = f"{won / gap:.0%}" if gap > 0.005 else "n/a (gap under 0.005)"
+                parts.append(f"closes {closed} of the gap to {arm} ({gap:+.3f})")
+            print("; ".join(parts))
 
 
 def main() -> None:

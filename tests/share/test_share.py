@@ -157,6 +157,7 @@ def test_a_phone_joins_accounts_only_when_the_names_agree(tmp_path: Path):
             "country": "PH",
             "payers_band": 1,
             "suspicious_payers_band": suspicious,
+            "pattern_payers_band": suspicious,
             "score_band": 0.0,
         }
 

@@ -40,6 +40,7 @@ EXPORT_COLUMNS = (
     "country",
     "payers_band",
     "suspicious_payers_band",
+    "pattern_payers_band",
     "score_band",
 )
 
@@ -130,6 +131,9 @@ def export_share(
         encoded = beneficiary_encodings(ws, key, catalogue)
         unrelated = "NOT p.related"
         suspicious = f"NOT p.related AND s.score >= {threshold}"
+        # Payers showing some of the pattern (half the suspicious score), as N1 counts them:
+        # an offender seen by one institution of several shows less than the whole of it.
+        pattern = f"NOT p.related AND s.score >= {threshold / 2}"
         counts = ws.con.sql(
             f"""
                 SELECT p.beneficiary_id,
@@ -137,6 +141,8 @@ def export_share(
                            AS payers_band,
                        {band_sql(f"count(DISTINCT p.sender_id) FILTER ({suspicious})")}
                            AS suspicious_payers_band,
+                       {band_sql(f"count(DISTINCT p.sender_id) FILTER ({pattern})")}
+                           AS pattern_payers_band,
                        floor(any_value(b.score) / {SCORE_BAND}) * {SCORE_BAND} AS score_band
                 FROM pair_features p
                 JOIN sender_scores s ON s.party_id = p.sender_id
@@ -149,7 +155,7 @@ def export_share(
         encoded.join(counts, on="beneficiary_id")
         .select(EXPORT_COLUMNS)
         .with_columns(
-            pl.col("payers_band", "suspicious_payers_band").cast(pl.Int32),
+            pl.col("payers_band", "suspicious_payers_band", "pattern_payers_band").cast(pl.Int32),
             pl.col("score_band").round(1),
         )
         # Sorted by token: the order says nothing about ids, names or when they were seen.

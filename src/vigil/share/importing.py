@@ -71,6 +71,8 @@ def import_linked(
         shared = ws.table("beneficiary_share_features")
         pairs = ws.table("pair_features")
         unrelated = pairs.filter(pairs.hr & ~pairs.related).select("sender_id", "beneficiary_id")
+        # Senders learn from strong suspicion only: counting payers with some of the pattern
+        # here lifted look-alikes as much as offenders (benchmarks/collaboration.py).
         flagged = shared.filter(shared.elsewhere_suspicious_payers > 0)
         senders = (
             unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)

@@ -40,6 +40,7 @@ LINKED_COLUMNS = (
     "elsewhere_institutions",
     "elsewhere_payers",
     "elsewhere_suspicious_payers",
+    "elsewhere_pattern_payers",
     "elsewhere_suspicious_institutions",
     "elsewhere_score_band",
 )
@@ -135,7 +136,8 @@ def _aggregates(records: pl.DataFrame) -> pl.DataFrame:
         f"""
         WITH per_institution AS (
             SELECT cluster, institution, sum(payers_band) AS payers,
-                   sum(suspicious_payers_band) AS suspicious, max(score_band) AS score_band
+                   sum(suspicious_payers_band) AS suspicious,
+                   sum(pattern_payers_band) AS pattern, max(score_band) AS score_band
             FROM records GROUP BY cluster, institution
         ),
         elsewhere AS (
@@ -143,6 +145,7 @@ def _aggregates(records: pl.DataFrame) -> pl.DataFrame:
                    count(e.institution) AS institutions,
                    coalesce(sum(e.payers), 0) AS payers,
                    coalesce(sum(e.suspicious), 0) AS suspicious,
+                   coalesce(sum(e.pattern), 0) AS pattern,
                    count(e.institution) FILTER (e.suspicious > 0) AS suspicious_institutions,
                    coalesce(max(e.score_band), 0) AS score_band
             FROM per_institution o
@@ -155,6 +158,7 @@ def _aggregates(records: pl.DataFrame) -> pl.DataFrame:
                e.institutions::INTEGER AS elsewhere_institutions,
                {band_sql("e.payers")}::INTEGER AS elsewhere_payers,
                {band_sql("e.suspicious")}::INTEGER AS elsewhere_suspicious_payers,
+               {band_sql("e.pattern")}::INTEGER AS elsewhere_pattern_payers,
                e.suspicious_institutions::INTEGER AS elsewhere_suspicious_institutions,
                e.score_band AS elsewhere_score_band
         FROM records r JOIN elsewhere e USING (cluster, institution)
