@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vigil.schema import CANONICAL_ORDER, LABEL_COLUMNS
+from vigil.schema import LABEL_COLUMNS
 from vigil.synth import generate
+from vigil.synth.institutions import OWN_COLUMNS, TRANSACTION_COLUMNS
 
 SENDERS, SEED = 1500, 5
 
@@ -40,10 +41,10 @@ def test_union_of_institutions_is_the_unsplit_population(populations):
     whole = read(populations["whole"] / "transactions.csv")
     split = read(populations["split"] / "transactions.csv")
     parties = read(populations["split"] / "parties.csv")
-    assert split.columns == [*CANONICAL_ORDER, "reporter"]
+    assert split.columns == list(TRANSACTION_COLUMNS) and TRANSACTION_COLUMNS[-1] == "reporter"
     assert split.height == whole.height
     assert set(split["reporter"].unique()) == {"inst-1", "inst-2", "inst-3"}
-    same = [c for c in CANONICAL_ORDER if c not in ("sender_id", "sender_name")]
+    same = [c for c in OWN_COLUMNS if c not in ("sender_id", "sender_name")]
     assert split.select(same).equals(whole.select(same))  # same payments, same order
     # Each institution's customer id leads back to the population's sender of the payment.
     mapped = split.join(
@@ -113,7 +114,7 @@ def test_each_institution_gets_its_own_files_for_a_siloed_scan(populations):
     tx = read(split / "transactions.csv")
     for name in ("inst-1", "inst-2", "inst-3"):
         own = read(split / "institutions" / name / "transactions.csv")
-        assert own.columns == list(CANONICAL_ORDER)
+        assert own.columns == list(OWN_COLUMNS)
         assert own.equals(tx.filter(reporter=name).drop("reporter"))
         labels = read(split / "institutions" / name / "labels.csv")
         assert labels.columns == list(LABEL_COLUMNS)

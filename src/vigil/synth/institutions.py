@@ -28,7 +28,9 @@ OFFENDER_INSTITUTIONS = (2, 3)  # drawn with equal chance, at most N
 MULTI_INSTITUTION_SHARE = 0.15  # legitimate senders using a second institution
 NAME_RETYPED_SHARE = 0.5  # at a customer's other institutions, a name typed another way
 REPORTER = "reporter"
-TRANSACTION_COLUMNS = (*[c for c in CANONICAL_ORDER if c != REPORTER], REPORTER)
+# An institution's own export names no reporter; the files of all of them together do, last.
+OWN_COLUMNS = tuple(c for c in CANONICAL_ORDER if c != REPORTER)
+TRANSACTION_COLUMNS = (*OWN_COLUMNS, REPORTER)
 
 
 def institution_names(institutions: int) -> list[str]:
@@ -144,7 +146,7 @@ def split_over_institutions(
                 beneficiary_labels.join(paid, on="party_id"),
             ]
         ).select(LABEL_COLUMNS)
-        own[name] = (mine.drop(REPORTER), own_labels.sort("party_kind", "party_id"))
+        own[name] = (mine.select(OWN_COLUMNS), own_labels.sort("party_kind", "party_id"))
     return {"transactions": split, "labels": labels, "parties": truth, "institutions": own}
 
 
