@@ -282,3 +282,15 @@ def test_cli_runs_the_exercise(tmp_path: Path, exercise):
     assert "1 beneficiaries paid at two institutions or more" in " ".join(result.output.split())
     result = runner.invoke(app, ["share", "link", files[0], "--out", str(tmp_path / "l2")])
     assert result.exit_code != 0 and "two institutions or more" in result.output
+
+
+def test_a_scan_never_evaluates_the_cross_institution_indicators():
+    shipped = load_catalogue()
+    assert "N6" not in {i.id for i in shipped.indicators}
+    added = shipped.with_collaboration()
+    assert {("sender", "N6"), ("beneficiary", "N6")} <= set(added.by_key)
+    assert added.with_collaboration() == added  # adding them twice adds nothing
+    for indicator in (added.by_key[("sender", "N6")], added.by_key[("beneficiary", "N6")]):
+        assert (
+            indicator.sources and indicator.statement and indicator.feature.startswith("elsewhere_")
+        )
