@@ -1,7 +1,7 @@
 """Detection across institutions: siloed, `vigil share`, the FIU's pooled scan, one institution.
 
     .venv/bin/python -m benchmarks.collaboration [--senders 6000] [--seed 11]
-        [--institutions 2 3 5] [--work DIR]
+        [--institutions 2 3 5] [--scenario default] [--work DIR]
 
 One population (`vigil generate`, the same seed and size) is scanned four ways, for each N:
 
@@ -136,12 +136,12 @@ def shared_scans(split: Path, names: list[str], work: Path) -> list[Path]:
     return done
 
 
-def run(senders: int, seed: int, counts: list[int], work: Path) -> dict:
+def run(senders: int, seed: int, counts: list[int], work: Path, scenario: str) -> dict:
     results: dict[tuple[int, str], dict | None] = {}
     timings: dict[str, float] = {}
     whole = work / "population"
     if not (whole / "labels.csv").is_file():
-        generate(whole, senders=senders, seed=seed)
+        generate(whole, senders=senders, seed=seed, scenario=scenario)
     labels = read(whole / "labels.csv")
     started = time.perf_counter()
     one = population_alerts(read(scanned([whole / "transactions.csv"], whole / "scan")), None)
@@ -149,7 +149,7 @@ def run(senders: int, seed: int, counts: list[int], work: Path) -> dict:
     for n in counts:
         split = work / f"institutions-{n}"
         if not (split / "parties.csv").is_file():
-            generate(split, senders=senders, seed=seed, institutions=n)
+            generate(split, senders=senders, seed=seed, scenario=scenario, institutions=n)
         names = institution_names(n)
         parties = read(split / "parties.csv")
         started = time.perf_counter()
@@ -221,10 +221,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--institutions", type=int, nargs="+", default=[2, 3, 5])
+    parser.add_argument("--scenario", default="default", help="Shipped scenario or YAML file.")
     parser.add_argument("--work", type=Path, default=Path("benchmarks/out/collaboration"))
     args = parser.parse_args()
-    work = args.work / f"s{args.senders}-seed{args.seed}"
-    outcome = run(args.senders, args.seed, args.institutions, work)
+    scenario = "" if args.scenario == "default" else f"{Path(args.scenario).stem}-"
+    work = args.work / f"{scenario}s{args.senders}-seed{args.seed}"
+    outcome = run(args.senders, args.seed, args.institutions, work, args.scenario)
     print_table(outcome["results"], args.institutions)
     for step, seconds in outcome["timings"].items():
         print(f"{step}: {seconds:.0f} s")
