@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -10,7 +11,7 @@ import pytest
 
 from tests.builders import write_payments_csv
 from vigil.indicators.catalogue import load_catalogue
-from vigil.network.resolution import KEPT
+from vigil.network.resolution import KEPT, META_MODELS, RETRAIN_GROWTH, resolve_entities
 from vigil.pipeline.increment import META_LAST_SCAN
 from vigil.scan import scan
 from vigil.synth.generate import generate
@@ -163,3 +164,20 @@ def test_changed_parameters_make_the_next_scan_a_full_one(tmp_path: Path) -> Non
         catalogue=changed,
     )
     assert _last_scan(workspace) == "full"
+
+
+def test_a_kind_grown_by_more_than_a_tenth_is_trained_again(
+    scanned: dict[str, Path], tmp_path: Path
+) -> None:
+    workspace = tmp_path / "copy.duckdb"
+    shutil.copy(scanned["daily"], workspace)
+    with Workspace.open(workspace) as ws:
+        kept = json.loads(ws.meta_get(META_MODELS))
+        beneficiaries = kept["models"]["beneficiary"]["parties"]
+        kept["models"]["beneficiary"]["parties"] = int(beneficiaries / RETRAIN_GROWTH) - 1
+        ws.meta_set(META_MODELS, json.dumps(kept))
+        summary = resolve_entities(ws, reuse_models=True)
+        again = json.loads(ws.meta_get(META_MODELS))
+    assert summary.beneficiary.model == "trained"
+    assert summary.sender.model.endswith(KEPT)
+    assert again["models"]["beneficiary"]["parties"] == summary.beneficiary.parties

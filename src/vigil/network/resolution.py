@@ -76,6 +76,9 @@ SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working table
 META_MODELS = "resolution_models"
 MODEL_MODULES = ("resolution_model.py", "resolution_training.py")
 KEPT = "kept from the last full scan"  # said of a reused model in the scan's summary
+# A kept model is trained again once its kind has grown by a tenth since: what it learnt of
+# names and behaviour would otherwise drift from the data over months of increments.
+RETRAIN_GROWTH = 1.1
 ENTITY_COLUMNS = {
     "party_id": "VARCHAR",
     "entity_id": "VARCHAR",
@@ -129,8 +132,9 @@ def resolve_entities(
 
     The trained models are kept in the workspace. `reuse_models` (a daily increment) scores
     the pairs with the kept ones instead of training again, where the configuration and
-    the model code are those they were trained with: training is most of the stage's
-    time, and a week's payments barely move what it learns from two years'.
+    the model code are those they were trained with and the kind has not grown by more
+    than a tenth since: training is most of the stage's time, and a week's payments barely
+    move what it learns from two years'.
 
     `rejected`: (party_kind, party_id, other_id) of merges an analyst rejected ("not the
     same person", from the case store): those two parties end in different entities."""
@@ -150,8 +154,11 @@ def resolve_entities(
         )
         _store(cursor, workspace)
     trained = {
-        kind.kind: m
-        for kind, m in ((BENEFICIARY, model), (SENDER, sender_model))
+        kind.kind: (m, figures.parties)
+        for kind, m, figures in (
+            (BENEFICIARY, model, beneficiaries),
+            (SENDER, sender_model, senders),
+        )
         if m is not None and m.trained and KEPT not in m.source
     }
     models = _models_json({**kept, **trained})
@@ -167,28 +174,33 @@ def _model_digest(settings: ResolutionConfig) -> str:
     return digest.hexdigest()
 
 
-def _models_json(models: dict[str, Model]) -> dict[str, Any]:
+def _models_json(models: dict[str, tuple[Model, int]]) -> dict[str, Any]:
     return {
         kind: {
             "probability_two_random_records_match": m.probability_two_random_records_match,
             "levels": [[c, level, mu[0], mu[1]] for (c, level), mu in m.levels.items()],
             "source": m.source,
+            "parties": parties,
         }
-        for kind, m in models.items()
+        for kind, (m, parties) in models.items()
     }
 
 
-def _kept_models(ws: Workspace, digest: str) -> dict[str, Model]:
-    """The trained models the workspace keeps, where `digest` is theirs."""
+def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
+    """The trained models the workspace keeps, with the parties each was trained on, where
+    `digest` is theirs."""
     raw = ws.meta_get(META_MODELS)
     kept = json.loads(raw) if raw else {}
     if kept.get("digest") != digest:
         return {}
     return {
-        kind: Model(
-            m["probability_two_random_records_match"],
-            {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
-            m["source"],
+        kind: (
+            Model(
+                m["probability_two_random_records_match"],
+                {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
+                m["source"],
+            ),
+            m["parties"],
         )
         for kind, m in kept["models"].items()
     }
@@ -268,7 +280,7 @@ def _resolve_kind(
     config: ResolutionConfig,
     *,
     borrowed: Model | None = None,
-    kept: Model | None = None,
+    kept: tuple[Model, int] | None = None,
 ) -> tuple[KindResolution, Model | None]:
     """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too
     (`kept`, a trained one, instead of training)."""
@@ -354,15 +366,15 @@ def _link(
     parties: int,
     config: ResolutionConfig,
     borrowed: Model | None,
-    kept: Model | None = None,
+    kept: tuple[Model, int] | None = None,
 ) -> Model:
     """Score blocked pairs with the trained (or prior) model; keep those at the threshold."""
     db_api = DuckDBAPI(cursor)
     frame = db_api.register(records, table_name=f"{kind.kind}_input")
     model, frequencies = prior_model(config, parties), {}
-    if kept is not None:
+    if kept is not None and parties <= kept[1] * RETRAIN_GROWTH:
         # Term frequencies are the data's, counted again; the m, u and prior are kept.
-        model = replace(kept, source=f"{kept.source}; {KEPT}")
+        model = replace(kept[0], source=f"{kept[0].source}; {KEPT}")
         frequencies = _frequencies(cursor, db_api, kind, records)
     elif parties < config.training.min_parties:
         logger.info(
