@@ -181,3 +181,17 @@ def test_a_kind_grown_by_more_than_a_tenth_is_trained_again(
     assert summary.beneficiary.model == "trained"
     assert summary.sender.model.endswith(KEPT)
     assert again["models"]["beneficiary"]["parties"] == summary.beneficiary.parties
+
+
+def test_kept_models_that_cannot_be_read_are_trained_again(
+    scanned: dict[str, Path], tmp_path: Path
+) -> None:
+    workspace = tmp_path / "copy.duckdb"
+    shutil.copy(scanned["daily"], workspace)
+    with Workspace.open(workspace) as ws:
+        kept = json.loads(ws.meta_get(META_MODELS))
+        del kept["models"]["sender"]["parties"]  # e.g. written by an older Vigil
+        ws.meta_set(META_MODELS, json.dumps(kept))
+        summary = resolve_entities(ws, reuse_models=True)
+    assert summary.beneficiary.model == "trained"
+    assert summary.sender.model == "trained; name m from beneficiaries"

@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working tables
 # The trained models of the last full scan (workspace meta), which an increment reuses.
 META_MODELS = "resolution_models"
-MODEL_MODULES = ("resolution_model.py", "resolution_training.py")
+MODEL_MODULES = ("resolution.py", "resolution_model.py", "resolution_training.py")
 KEPT = "kept from the last full scan"  # said of a reused model in the scan's summary
 # A kept model is trained again once its kind has grown by a tenth since: what it learnt of
 # names and behaviour would otherwise drift from the data over months of increments.
@@ -188,22 +188,26 @@ def _models_json(models: dict[str, tuple[Model, int]]) -> dict[str, Any]:
 
 def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
     """The trained models the workspace keeps, with the parties each was trained on, where
-    `digest` is theirs."""
+    `digest` is theirs; none where they cannot be read (then the scan trains)."""
     raw = ws.meta_get(META_MODELS)
-    kept = json.loads(raw) if raw else {}
-    if kept.get("digest") != digest:
+    try:
+        kept = json.loads(raw) if raw else {}
+        if kept.get("digest") != digest:
+            return {}
+        return {
+            kind: (
+                Model(
+                    float(m["probability_two_random_records_match"]),
+                    {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
+                    str(m["source"]),
+                ),
+                int(m["parties"]),
+            )
+            for kind, m in kept["models"].items()
+        }
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("entity resolution: the kept models cannot be read; training again")
         return {}
-    return {
-        kind: (
-            Model(
-                m["probability_two_random_records_match"],
-                {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
-                m["source"],
-            ),
-            m["parties"],
-        )
-        for kind, m in kept["models"].items()
-    }
 
 
 def _register_rejected(
