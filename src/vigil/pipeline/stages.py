@@ -78,7 +78,7 @@ def resolution_stage(ctx: ScanContext) -> ResolutionSummary:
     return _resolve(ctx)
 
 
-def _resolve(ctx: ScanContext) -> ResolutionSummary:
+def _resolve(ctx: ScanContext, *, reuse_models: bool = False) -> ResolutionSummary:
     """Entity resolution, keeping apart every pair an analyst said is not the same person
     (the case store beside the workspace)."""
     rejected = rejected_pairs_beside(ctx.ws.path)
@@ -86,15 +86,16 @@ def _resolve(ctx: ScanContext) -> ResolutionSummary:
         ctx.ws,
         config=ctx.resolution,
         rejected=[(r.party_kind, r.left_id, r.right_id) for r in rejected],
+        reuse_models=reuse_models,
     )
 
 
 def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
-    """Every party is resolved again (new accounts may join old people), and the mapping it
-    replaces is kept for this session: the features increment recomputes the parties whose
-    person changed."""
+    """Every party is resolved again (new accounts may join old people) with the models the
+    last full scan trained, and the mapping it replaces is kept for this session: the
+    features increment recomputes the parties whose person changed."""
     increment.keep_previous_entities(ctx.ws)
-    return _resolve(ctx)
+    return _resolve(ctx, reuse_models=True)
 
 
 # --- features -----------------------------------------------------------------------------
