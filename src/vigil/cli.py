@@ -46,12 +46,27 @@ def generate(
     exchanges: Annotated[
         bool, typer.Option("--exchanges", help="Also write chat and call exports (exchanges/).")
     ] = False,
+    institutions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split the population over N institutions (inst-1..inst-N): a reporter "
+            "column, and each institution's own files in institutions/inst-K/.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic payment population (transactions.csv, labels.csv, parties.csv)."""
     from vigil.synth import generate as run_generate
 
-    result = run_generate(out, senders=senders, seed=seed, scenario=scenario, progress=True)
+    result = run_generate(
+        out, senders=senders, seed=seed, scenario=scenario, progress=True, institutions=institutions
+    )
     console.print(result.render_makeup())
+    if institutions is not None:
+        console.print(
+            f"Split over {institutions} institutions: reporter column in transactions.csv, "
+            f"each institution's own files in {out / 'institutions'}/"
+        )
     if exchanges:
         from vigil.synth.exchanges import write_exchanges
 
@@ -371,6 +386,7 @@ from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
 from vigil.exchanges.cli import exchanges_app  # noqa: E402
 from vigil.ingest.layout_cli import layout_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
+from vigil.share.cli import share_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
 app.add_typer(api_keys_app, name="api-keys")
@@ -381,6 +397,7 @@ app.add_typer(layout_app, name="layout")
 app.add_typer(exchanges_app, name="exchanges")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
+app.add_typer(share_app, name="share")
 app.add_typer(users_app, name="users")
 # --- end of command groups ---
 

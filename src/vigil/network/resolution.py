@@ -35,10 +35,13 @@ Tables written (each party exactly once in its kind's entity table):
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,13 @@ logger = logging.getLogger(__name__)
 
 SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working tables
 SUMMARY = "payment_summary"  # the payments folded per sender, beneficiary and names
+# The trained models of the last full scan (workspace meta), which an increment reuses.
+META_MODELS = "resolution_models"
+MODEL_MODULES = ("resolution.py", "resolution_model.py", "resolution_training.py")
+KEPT = "kept from the last full scan"  # said of a reused model in the scan's summary
+# A kept model is trained again once its kind has grown by a tenth since: what it learnt of
+# names and behaviour would otherwise drift from the data over months of increments.
+RETRAIN_GROWTH = 1.1
 ENTITY_COLUMNS = {
     "party_id": "VARCHAR",
     "entity_id": "VARCHAR",
@@ -102,7 +112,8 @@ class KindResolution:
     links: int  # pairs linked at the threshold
     seconds: float
     model: str  # "trained" (for senders: "trained; name m from beneficiaries"), "priors"
-    # (too few parties to train, or training failed), "none" (fewer than 2 parties)
+    # (too few parties to train, or training failed), "none" (fewer than 2 parties); an
+    # increment's reused model adds "; kept from the last full scan"
     rejected_links: int = 0  # links dropped because an analyst rejected a merge
 
 
@@ -121,23 +132,90 @@ def resolve_entities(
     *,
     config: Path | None = None,
     rejected: Iterable[tuple[str, str, str]] = (),
+    reuse_models: bool = False,
 ) -> ResolutionSummary:
     """Resolve beneficiaries and senders to persons; write `beneficiary_entities`,
     `sender_entities` and `entity_links` to the workspace, replacing earlier ones.
+
+    The trained models are kept in the workspace. `reuse_models` (a daily increment) scores
+    the pairs with the kept ones instead of training again, where the configuration and
+    the model code are those they were trained with and the kind has not grown by more
+    than a tenth since: training is most of the stage's time, and a week's payments barely
+    move what it learns from two years'.
 
     `rejected`: (party_kind, party_id, other_id) of merges an analyst rejected ("not the
     same person", from the case store): those two parties end in different entities."""
     settings = load_resolution_config(config)
     _quiet_splink()
+    digest = _model_digest(settings)
+    kept = _kept_models(ws, digest) if reuse_models else {}
     workspace = quote_identifier(_database(ws.con))
     with _scratch(ws.con) as cursor:
         _register_rejected(cursor, rejected)
         payments = f"{workspace}.main.payments"
         cursor.execute(f"CREATE OR REPLACE TABLE {SUMMARY} AS {payment_summary_sql(payments)}")
-        beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, SUMMARY, settings)
-        senders, _ = _resolve_kind(cursor, SENDER, SUMMARY, settings, borrowed=model)
+        beneficiaries, model = _resolve_kind(
+            cursor, BENEFICIARY, SUMMARY, settings, kept=kept.get(BENEFICIARY.kind)
+        )
+        senders, sender_model = _resolve_kind(
+            cursor, SENDER, SUMMARY, settings, borrowed=model, kept=kept.get(SENDER.kind)
+        )
         _store(cursor, workspace)
+    trained = {
+        kind.kind: (m, figures.parties)
+        for kind, m, figures in (
+            (BENEFICIARY, model, beneficiaries),
+            (SENDER, sender_model, senders),
+        )
+        if m is not None and m.trained and KEPT not in m.source
+    }
+    models = _models_json({**kept, **trained})
+    ws.meta_set(META_MODELS, json.dumps({"digest": digest, "models": models}))
     return ResolutionSummary(settings.threshold, beneficiaries, senders)
+
+
+def _model_digest(settings: ResolutionConfig) -> str:
+    """The configuration and the code a model was trained with."""
+    digest = hashlib.sha256(settings.model_dump_json().encode())
+    for module in MODEL_MODULES:
+        digest.update(resources.files("vigil.network").joinpath(module).read_bytes())
+    return digest.hexdigest()
+
+
+def _models_json(models: dict[str, tuple[Model, int]]) -> dict[str, Any]:
+    return {
+        kind: {
+            "probability_two_random_records_match": m.probability_two_random_records_match,
+            "levels": [[c, level, mu[0], mu[1]] for (c, level), mu in m.levels.items()],
+            "source": m.source,
+            "parties": parties,
+        }
+        for kind, (m, parties) in models.items()
+    }
+
+
+def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
+    """The trained models the workspace keeps, with the parties each was trained on, where
+    `digest` is theirs; none where they cannot be read (then the scan trains)."""
+    raw = ws.meta_get(META_MODELS)
+    try:
+        kept = json.loads(raw) if raw else {}
+        if kept.get("digest") != digest:
+            return {}
+        return {
+            kind: (
+                Model(
+                    float(m["probability_two_random_records_match"]),
+                    {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
+                    str(m["source"]),
+                ),
+                int(m["parties"]),
+            )
+            for kind, m in kept["models"].items()
+        }
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("entity resolution: the kept models cannot be read; training again")
+        return {}
 
 
 def _register_rejected(
@@ -214,9 +292,11 @@ def _resolve_kind(
     config: ResolutionConfig,
     *,
     borrowed: Model | None = None,
+    kept: tuple[Model, int] | None = None,
 ) -> tuple[KindResolution, Model | None]:
-    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too.
-    `summary`: the payments folded by payment_summary_sql."""
+    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too
+    (`kept`, a trained one, instead of training). `summary`: the payments folded by
+    payment_summary_sql."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
     behaviour = f"{kind.kind}_behaviour"
@@ -234,7 +314,7 @@ def _resolve_kind(
     )
     model = None
     if parties >= 2 and config.enabled:
-        model = _link(cursor, kind, records, edges, parties, config, borrowed)
+        model = _link(cursor, kind, records, edges, parties, config, borrowed, kept)
     rejected = _respect_rejections(cursor, kind, names, edges)
     entities = cursor.execute(
         f"SELECT count(DISTINCT entity_id) FROM {kind.kind}_entities"
@@ -297,12 +377,17 @@ def _link(
     parties: int,
     config: ResolutionConfig,
     borrowed: Model | None,
+    kept: tuple[Model, int] | None = None,
 ) -> Model:
     """Score blocked pairs with the trained (or prior) model; keep those at the threshold."""
     db_api = DuckDBAPI(cursor)
     frame = db_api.register(records, table_name=f"{kind.kind}_input")
     model, frequencies = prior_model(config, parties), {}
-    if parties < config.training.min_parties:
+    if kept is not None and parties <= kept[1] * RETRAIN_GROWTH:
+        # Term frequencies are the data's, counted again; the m, u and prior are kept.
+        model = replace(kept[0], source=f"{kept[0].source}; {KEPT}")
+        frequencies = _frequencies(cursor, db_api, kind, records)
+    elif parties < config.training.min_parties:
         logger.info(
             "entity resolution of %s parties: %d, fewer than %d to train on; "
             "using the configured priors",

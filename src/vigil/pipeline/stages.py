@@ -78,7 +78,7 @@ def resolution_stage(ctx: ScanContext) -> ResolutionSummary:
     return _resolve(ctx)
 
 
-def _resolve(ctx: ScanContext) -> ResolutionSummary:
+def _resolve(ctx: ScanContext, *, reuse_models: bool = False) -> ResolutionSummary:
     """Entity resolution, keeping apart every pair an analyst said is not the same person
     (the case store beside the workspace)."""
     rejected = rejected_pairs_beside(ctx.ws.path)
@@ -86,15 +86,16 @@ def _resolve(ctx: ScanContext) -> ResolutionSummary:
         ctx.ws,
         config=ctx.resolution,
         rejected=[(r.party_kind, r.left_id, r.right_id) for r in rejected],
+        reuse_models=reuse_models,
     )
 
 
 def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
-    """Every party is resolved again (new accounts may join old people), and the mapping it
-    replaces is kept for this session: the features increment recomputes the parties whose
-    person changed."""
+    """Every party is resolved again (new accounts may join old people) with the models the
+    last full scan trained, and the mapping it replaces is kept for this session: the
+    features increment recomputes the parties whose person changed."""
     increment.keep_previous_entities(ctx.ws)
-    return _resolve(ctx)
+    return _resolve(ctx, reuse_models=True)
 
 
 # --- features -----------------------------------------------------------------------------
@@ -194,19 +195,36 @@ def final_scores(ctx: ScanContext) -> None:
     """Round two: senders by what their co-payers and network look like; then beneficiaries
     by what their payers look like after that round (an offender's score has by then taken in
     its network; a look-alike's, with no network, has not)."""
-    ws, catalogue = ctx.ws, ctx.catalogue
+    score_parties(ctx.ws, ctx.catalogue)
+
+
+def score_parties(
+    ws: Workspace, catalogue: Catalogue, extra: dict[str, ir.Table] | None = None
+) -> None:
+    """Round two, as `final_scores`; `extra` adds feature columns per party kind (keyed by
+    `party_id`, 0 where missing), such as the cross-institution signals of `vigil share
+    import`, for the catalogue's indicators that read them."""
+    extra = extra or {}
     threshold = catalogue.parameters.suspicious_score
     pairs = ws.table("pair_features")
     network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
-    _score_kind(ws, catalogue, "sender", network)
+    _score_kind(ws, catalogue, "sender", network, extra.get("sender"))
     payers = ws.table("sender_scores").select("party_id", "score")
     network = beneficiary_network_features(pairs, payers, threshold)
-    _score_kind(ws, catalogue, "beneficiary", network)
+    _score_kind(ws, catalogue, "beneficiary", network, extra.get("beneficiary"))
 
 
-def _score_kind(ws: Workspace, catalogue: Catalogue, kind: str, network: ir.Table) -> None:
+def _score_kind(
+    ws: Workspace,
+    catalogue: Catalogue,
+    kind: str,
+    network: ir.Table,
+    extra: ir.Table | None = None,
+) -> None:
     joined = _fill_left(ws.table(f"{kind}_features"), network)
     joined = _fill_left(joined, ws.table(f"{kind}_graph_features").drop("entity_id"))
+    if extra is not None:
+        joined = _fill_left(joined, extra)
     scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
     order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
     ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
@@ -223,13 +241,20 @@ def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
 def alerts_stage(ctx: ScanContext) -> dict[str, int]:
     """Explanations, the learned ranking when a model is given, alerts.csv and alerts.json;
     returns the parties scored per kind."""
-    ws = ctx.ws
-    _explain(ws, ctx.catalogue)
-    if ctx.model is not None:  # the learned ranking: expert score kept as expert_score
+    return write_alerts(ctx.ws, ctx.catalogue, ctx.out, model=ctx.model)
+
+
+def write_alerts(
+    ws: Workspace, catalogue: Catalogue, out: Path, *, model: Path | None = None
+) -> dict[str, int]:
+    """Explanations of the workspace's scores, the learned ranking when a model is given,
+    and `out`/alerts.csv and alerts.json; returns the parties scored per kind."""
+    _explain(ws, catalogue)
+    if model is not None:  # the learned ranking: expert score kept as expert_score
         from vigil.scoring.model import apply_model
 
-        apply_model(ws, ctx.model, ctx.catalogue)
-    _write_alerts(ws, ctx.out)
+        apply_model(ws, model, catalogue)
+    _write_alerts(ws, out)
     return {
         kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchall()[0][0]
         for kind in KINDS
