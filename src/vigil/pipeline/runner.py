@@ -19,9 +19,9 @@ import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 
+from vigil.errors import InputError
 from vigil.indicators.catalogue import Catalogue
 from vigil.ingest.validate import TimeRange
-from vigil.errors import InputError
 from vigil.workspace import Workspace
 
 if TYPE_CHECKING:

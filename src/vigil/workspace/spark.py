@@ -170,7 +170,7 @@ class SparkWorkspace(Workspace):
         folder = self._new_folder(name)
         if isinstance(obj, ir.Table):
             self._backend._run_pre_execute_hooks(obj)
-            frame = self.session.sql(self._backend.compile(obj))
+            frame = _as_typed(self.session.sql(self._backend.compile(obj)), obj.schema())
             frame.write.mode("overwrite").parquet(str(folder))
         else:
             folder.mkdir(parents=True)
@@ -344,6 +344,22 @@ class _Compiler(PySparkCompiler):
         if where is not None:
             arg = self.if_(where, arg, NULL)
         return self.f.percentile(arg, 0.5)
+
+
+def _as_typed(frame: Any, schema: Any) -> Any:
+    """`frame` with the integer widths Ibis declares (Spark's row_number is a 32-bit INT
+    where Ibis, and DuckDB, give BIGINT), so both engines store the same column types."""
+    from ibis.backends.pyspark.datatypes import PySparkType
+    from pyspark.sql import functions as F
+
+    columns, changed = [], False
+    for spark_field in frame.schema.fields:
+        wanted = schema[spark_field.name]
+        column = F.col(f"`{spark_field.name}`")
+        if wanted.is_integer() and PySparkType.from_ibis(wanted) != spark_field.dataType:
+            column, changed = column.cast(PySparkType.from_ibis(wanted)), True
+        columns.append(column.alias(spark_field.name))
+    return frame.select(*columns) if changed else frame
 
 
 def _temp(temporary: bool) -> str:
