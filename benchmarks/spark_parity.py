@@ -6,7 +6,8 @@ of every stage on each engine.
 
 For each `--senders` size: generates a population, scans it with `--engine duckdb` and then
 with `--engine spark` (one Spark session for the whole run; its start-up is timed apart),
-compares the two scans (vigil.pipeline.parity) and prints the seconds per stage of both.
+compares the two scans (vigil.pipeline.parity) and prints the seconds per stage of both
+(after an untimed warm-up scan on each engine).
 With two sizes or more it prints each stage's growth against the payments' (the per-stage
 scaling a larger run extrapolates from). The figures go to stdout as JSON too (`--json`).
 """
@@ -46,6 +47,15 @@ def run_size(root: Path, senders: int, seed: int, spark: SparkOptions) -> dict:
         },
         "parity": parity.to_dict(),
     }
+
+
+def warm_up(root: Path) -> None:
+    """One small scan on each engine, untimed: the first scan of a process pays for imports
+    and Splink's and Spark's first queries, which would fall on whichever engine runs first."""
+    population = generate(root / "warm-up" / "population", senders=100, seed=0)
+    scan([population.transactions], root / "warm-up" / "duckdb")
+    scan([population.transactions], root / "warm-up" / "spark", engine="spark")
+    shutil.rmtree(root / "warm-up", ignore_errors=True)
 
 
 def print_size(result: dict) -> None:
@@ -102,6 +112,7 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="vigil-spark-parity-"))
     results = []
     try:
+        warm_up(root)
         for senders in sorted(args.senders or [2000]):
             results.append(run_size(root, senders, args.seed, spark))
             print_size(results[-1])

@@ -44,6 +44,9 @@ from vigil.workspace.store import (
 )
 
 DEFAULT_MASTER = "local[2]"
+# Table versions, unique in the process: the Spark session (and its temporary views) outlives
+# a workspace, and a later scan in the same process must never see an earlier one's view.
+_VERSIONS = itertools.count()
 
 # What a scan needs of every session, whatever the cluster: UTC times (the payments' ts_utc),
 # timestamps without a zone written and read as such (DuckDB's TIMESTAMP both ways), and no UI.
@@ -120,7 +123,7 @@ class SparkWorkspace(Workspace):
         super().__init__(base.con, base.path)
         self.session = session
         self.tables = tables
-        self._versions = itertools.count()
+        self._views: list[str] = []
         # Tables whose current rows are the Parquet folder named (Spark wrote them, or they
         # were copied there); anything else is DuckDB's and is copied when Spark reads it.
         self._parquet: dict[str, Path] = {}
@@ -221,18 +224,21 @@ class SparkWorkspace(Workspace):
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
+            for view in self._views:
+                self.session.catalog.dropTempView(view)
             self.session.catalog.clearCache()
         super().close()
 
     # --- between the two engines ----------------------------------------------------------
     def _new_folder(self, name: str) -> Path:
-        return self.tables / name / f"v{next(self._versions)}"
+        return self.tables / name / f"v{next(_VERSIONS)}"
 
     def _view(self, name: str, folder: Path) -> str:
         """A Spark temporary view over `folder`, named after the table and its version."""
         view = f"{name}__{folder.name}"
-        if not self.session.catalog.tableExists(view):
+        if view not in self._views:
             self.session.read.parquet(str(folder)).createOrReplaceTempView(view)
+            self._views.append(view)
         return view
 
     def _attach(self, name: str, folder: Path, *, temporary: bool) -> None:
