@@ -30,7 +30,8 @@ class KindParity:
 class Parity:
     kinds: dict[str, KindParity]
     alerts_rows: int
-    alerts_differences: int  # alerts.csv rows (party, score to 1e-6, indicators) not in both
+    # alerts.csv rows (party, score to 1e-6, indicators fired) not in both
+    alerts_differences: int
 
     @property
     def same(self) -> bool:
@@ -84,12 +85,16 @@ def _kind(con: duckdb.DuckDBPyConnection, kind: str) -> KindParity:
 
 def _alerts(con: duckdb.DuckDBPyConnection, first: Path, second: Path) -> tuple[int, int]:
     """alerts.csv rows in one file and not the other, comparing party, score (to 1e-6) and
-    the indicators fired: ranks of tied scores may swap between engines."""
+    the indicators fired (ranks are compared per kind: two scores equal but for the 16th
+    digit may swap places). Indicators are listed by contribution, and two of equal
+    contribution may come in either order (their sums differ in the 16th digit between
+    engines), so they are compared as a set."""
     rows = []
     for path in (first, second):
         quoted = str(path).replace("'", "''")
         rows.append(
-            f"SELECT party_kind, party_id, round(score::DOUBLE, 6) AS score, indicators "
+            "SELECT party_kind, party_id, round(score::DOUBLE, 6) AS score, "
+            "list_sort(string_split(indicators, ';')) AS indicators "
             f"FROM read_csv('{quoted}', all_varchar = true, header = true)"
         )
     total = con.execute(f"SELECT count(*) FROM ({rows[0]})").fetchall()[0][0]

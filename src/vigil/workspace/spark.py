@@ -200,22 +200,26 @@ class SparkWorkspace(Workspace):
         """The end of a scan: every derived table stored in the DuckDB file (the web app and
         reports read it without Spark) and in the Parquet folder (the Spark workspace)."""
         for name, folder in list(self._parquet.items()):
-            if name in BASE_TABLES or not self._duckdb_reads(name, folder):
-                continue
-            if self._is_temporary(name):  # this session's only, as on DuckDB
-                shutil.rmtree(self.tables / name, ignore_errors=True)
+            if self._is_temporary(name) and self._duckdb_reads(name, folder):
+                shutil.rmtree(self.tables / name, ignore_errors=True)  # this session's only
                 del self._parquet[name]
-                continue
-            self.con.execute(f"DROP VIEW {quote_identifier(name)}")
-            self.con.execute(
-                f"CREATE TABLE {quote_identifier(name)} AS "
-                f"SELECT * FROM read_parquet({_glob(folder)})"
-            )
         for (name,) in self.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND NOT temporary UNION ALL "
+            "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
             "AND schema_name = 'main' AND NOT temporary"
         ).fetchall():
-            if name not in self._parquet or not (self.tables / name).is_dir():
+            folder = self._parquet.get(name)
+            if name not in BASE_TABLES and folder is not None and self._duckdb_reads(name, folder):
+                # Spark's rows: from a view over the Parquet files to a table of the file
+                self.con.execute(f"DROP VIEW {quote_identifier(name)}")
+                self.con.execute(
+                    f"CREATE TABLE {quote_identifier(name)} AS "
+                    f"SELECT * FROM read_parquet({_glob(folder)})"
+                )
+            elif name != "payments" or folder is None:
+                # DuckDB's rows (perhaps rewritten since Spark read a copy): copied now;
+                # payments change only in ingest, before Spark first read them
                 self._copy_from_duckdb(name)
         for name, folder in self._parquet.items():  # only the current version is kept
             for old in (self.tables / name).iterdir():
