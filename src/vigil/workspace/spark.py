@@ -227,6 +227,13 @@ class SparkWorkspace(Workspace):
                     shutil.rmtree(old, ignore_errors=True)
 
     def close(self) -> None:
+        """A scan that stopped before `finish` leaves no DuckDB view over the Parquet folder
+        (a DuckDB scan could not replace it by a table; the workspace says it is incomplete
+        and the next scan recomputes every table)."""
+        with contextlib.suppress(Exception):
+            for name, folder in self._parquet.items():
+                if name not in BASE_TABLES and self._duckdb_reads(name, folder):
+                    self._drop_duckdb(name)
         with contextlib.suppress(Exception):
             for view in self._views:
                 self.session.catalog.dropTempView(view)
