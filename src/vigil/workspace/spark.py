@@ -70,7 +70,7 @@ DEFAULT_CONF: dict[str, str] = {
 class SparkOptions:
     """How to reach Spark: the master URL and configuration passed through to the session."""
 
-    master: str = DEFAULT_MASTER
+    master: str | None = None  # None: spark-submit's master, else DEFAULT_MASTER
     conf: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,7 +82,7 @@ class SparkOptions:
             if not sep or not key.strip():
                 raise InputError(f"--spark-conf {pair!r}: expected KEY=VALUE")
             conf[key.strip()] = value.strip()
-        return cls(master or DEFAULT_MASTER, conf)
+        return cls(master, conf)
 
 
 def spark_session(options: SparkOptions) -> Any:
@@ -96,7 +96,12 @@ def spark_session(options: SparkOptions) -> Any:
         ) from error
     if not java_available():
         raise VigilError("--engine spark needs Java 17 or newer (JAVA_HOME or java on PATH)")
-    builder = SparkSession.builder.master(options.master).appName("vigil scan")
+    builder = SparkSession.builder.appName("vigil scan")
+    # Under spark-submit the JVM is up with the cluster's master (and PySpark was handed its
+    # port): that master stands unless --spark-master names another.
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    if options.master or not submitted:
+        builder = builder.master(options.master or DEFAULT_MASTER)
     for key, value in {**DEFAULT_CONF, **options.conf, **REQUIRED_CONF}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
