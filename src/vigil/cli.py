@@ -154,6 +154,18 @@ def scan(
             help="Quarantine payments after this date (UTC; default: tomorrow).",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="Run the stages on duckdb (one machine) or spark (a cluster)."),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="Spark master URL for --engine spark (default: local[2])."),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(help="Spark configuration KEY=VALUE for --engine spark; repeatable."),
+    ] = None,
 ) -> None:
     """Ingest payments, score every sender and beneficiary, and explain each score."""
     from vigil.ingest.validate import TimeRange
@@ -173,6 +185,15 @@ def scan(
         from vigil.scoring.model_build import resolve_model
 
         model = resolve_model(model)
+    spark = None
+    if engine == "spark":
+        from vigil.workspace.spark import SparkOptions
+
+        spark = SparkOptions.parse(spark_master, spark_conf or ())
+    elif engine != "duckdb":
+        raise VigilError(f"--engine {engine!r}: expected duckdb or spark")
+    elif spark_master or spark_conf:
+        raise VigilError("--spark-master and --spark-conf need --engine spark")
     result = run_scan(
         inputs,
         out,
@@ -187,6 +208,8 @@ def scan(
         account_holder=account_holder,
         max_quarantine_share=None if accept_quarantine else max_quarantine / 100,
         max_name_length=max_name_length,
+        engine=engine,
+        spark=spark,
     )
     summary = result.summary
     if "message" in summary:

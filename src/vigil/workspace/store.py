@@ -10,7 +10,7 @@ import contextlib
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -353,6 +353,13 @@ class Workspace:
         if rows:
             marks = ", ".join("?" for _ in columns)
             self.con.executemany(f"INSERT INTO {quote_identifier(name)} VALUES ({marks})", rows)
+
+    # --- the runner's hooks (the Spark workspace keeps its Parquet copies current) -------
+    def stage_done(self, writes: Sequence[str]) -> None:
+        """Called by the runner after a stage that wrote `writes`; nothing to do on DuckDB."""
+
+    def finish(self) -> None:
+        """Called by the runner after the last stage; nothing to do on DuckDB."""
 
     # --- meta -----------------------------------------------------------------------------
     def meta_get(self, key: str, default: str | None = None) -> str | None:
