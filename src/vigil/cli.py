@@ -100,7 +100,7 @@ def scan(
         list[Path] | None,
         typer.Argument(
             help="Payment files or folders: CSV, CSV.gz, Parquet, Excel (.xlsx, with a layout) "
-            "or ISO 20022 XML (.xml, .xml.gz); one dataset.",
+            "or XML (ISO 20022 messages, goAML reports: .xml, .xml.gz); one dataset.",
             show_default=False,
         ),
     ] = None,
@@ -127,6 +127,16 @@ def scan(
     max_name_length: Annotated[
         int, typer.Option(min=1, help="Warn about names longer than this (characters).")
     ] = 200,
+    reporter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FIU mode: the institution that reported an input, once per input in the "
+            "order of the inputs (FILE --reporter A FILE --reporter B); '' for a file that "
+            "names its reporters in its own `reporter` column. Sender ids are then unique "
+            "only within their reporter.",
+            show_default=False,
+        ),
+    ] = None,
     watchlist: Annotated[
         Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
     ] = None,
@@ -210,6 +220,7 @@ def scan(
         max_name_length=max_name_length,
         engine=engine,
         spark=spark,
+        reporters=reporter,
     )
     summary = result.summary
     if "message" in summary:

@@ -59,10 +59,12 @@ def scan(
     max_name_length: int | None = 200,
     engine: str = "duckdb",
     spark: SparkOptions | None = None,
+    reporters: Sequence[str | None] | None = None,
 ) -> ScanResult:
     """Ingest `inputs`, score every party and write alerts into `out`. `engine` runs the
     stages on DuckDB (the default) or on Spark (`spark`: master and configuration); a Spark
-    scan always recomputes every stage."""
+    scan always recomputes every stage. `reporters` (FIU mode): the reporting institution of
+    each input, in order; a sender id is then unique only within its reporter."""
     started = time.perf_counter()
     out = private_folder(Path(out))
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
@@ -82,6 +84,7 @@ def scan(
             account_holder=account_holder,
             max_quarantine_share=max_quarantine_share,
             max_name_length=max_name_length,
+            reporters=reporters,
             increment=engine == "duckdb" and increment.can_increment(ws, catalogue),
         )
         ws.mark_scan_started()

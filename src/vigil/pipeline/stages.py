@@ -58,6 +58,7 @@ def _ingest(ctx: ScanContext) -> IngestResult:
         account_holder=ctx.account_holder,
         max_quarantine_share=ctx.max_quarantine_share,
         max_name_length=ctx.max_name_length,
+        reporters=ctx.reporters,
     )
 
 
@@ -383,6 +384,7 @@ SCAN_STAGES: list[Stage] = [
             "account_holder",
             "max_quarantine_share",
             "max_name_length",
+            "reporters",
         ),
         run=ingest_stage,
         increment=ingest_increment,
