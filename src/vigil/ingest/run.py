@@ -563,7 +563,9 @@ ORDER BY q.file_idx, q.row"""
             "beneficiary_phone": "NULLIF(r.beneficiary_phone, '')",
             "sender_id": sender_key_sql("NULLIF(r.reporter, '')", "r.sender_id"),
             "reporter": "NULLIF(r.reporter, '')",
-            "reporter_sender_id": "CASE WHEN NULLIF(r.reporter, '') IS NOT NULL THEN r.sender_id END",
+            "reporter_sender_id": (
+                "CASE WHEN NULLIF(r.reporter, '') IS NOT NULL THEN r.sender_id END"
+            ),
             "amount_reporting": "CAST(r.amount_value AS DOUBLE) * x.factor",
             "extra": "r.extra",
             "source_file": "f.file",

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from vigil.errors import InputError
-from vigil.ingest import iso20022
+from vigil.ingest import goaml, iso20022
 from vigil.ingest.layout import Layout
 from vigil.ingest.read import (
     SUFFIXES,
@@ -106,15 +106,17 @@ def _prepare_one(
     name = path.name.lower()
     if name.endswith(XML_SUFFIXES):
         _exists(path)
-        conversion = iso20022.convert(
-            path,
-            scratch,
-            f"input{index}",
-            account_holder=account_holder,
-            timezone=layout.timezone if layout else None,
-        )
+        timezone = layout.timezone if layout else None
+        if goaml.is_goaml(path):  # an STR, as an FIU receives it
+            conversion = goaml.convert(path, scratch, f"input{index}", timezone=timezone)
+            header = goaml.PARQUET_COLUMNS
+        else:
+            conversion = iso20022.convert(
+                path, scratch, f"input{index}", account_holder=account_holder, timezone=timezone
+            )
+            header = iso20022.PARQUET_COLUMNS
         prepared.warnings.extend(conversion.warnings)
-        prepared.sources.append(_iso_source(path, conversion))
+        prepared.sources.append(_converted_source(path, conversion, header))
     elif name.endswith(EXCEL_SUFFIX):
         _exists(path)
         from vigil.ingest.excel import xlsx_to_csv
@@ -169,8 +171,10 @@ def _transcode(path: Path, kind: str, encoding: str, out: Path) -> Path:
     return out
 
 
-def _iso_source(path: Path, conversion: iso20022.Conversion) -> InputFile:
-    header = iso20022.PARQUET_COLUMNS
+def _converted_source(
+    path: Path, conversion: iso20022.Conversion, header: tuple[str, ...]
+) -> InputFile:
+    """An XML input as the Parquet its reader wrote (`header`: that reader's columns)."""
     canonical = {column: header.index(column) for column in CANONICAL_ORDER}
     extra = tuple(
         (name, position)
