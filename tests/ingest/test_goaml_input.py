@@ -103,9 +103,7 @@ def test_unodc_sample_report_is_read_and_each_transaction_accounted_for(
 
 
 def _report(transactions: str, header: str = "<rentity_id>42</rentity_id>") -> str:
-    return (
-        f"<report>{header}<currency_code_local>EUR</currency_code_local>{transactions}</report>"
-    )
+    return f"<report>{header}<currency_code_local>EUR</currency_code_local>{transactions}</report>"
 
 
 def _transaction(number: str, sender: str, beneficiary: str, amount: str = "100") -> str:

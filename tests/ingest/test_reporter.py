@@ -97,7 +97,8 @@ def test_without_a_reporter_alerts_keep_their_columns(tmp_path: Path) -> None:
 
 def test_an_empty_reporter_column_changes_no_byte_of_the_alerts(tmp_path: Path) -> None:
     rows = [
-        payment(f"S{i}", f"W{i % 3}", f"2024-03-{1 + i:02d}T10:00:00+00:00", 30 + i) for i in range(12)
+        payment(f"S{i}", f"W{i % 3}", f"2024-03-{1 + i:02d}T10:00:00+00:00", 30 + i)
+        for i in range(12)
     ]
     columns = [c for c in rows[0]]
     plain = write_payments_csv(tmp_path / "plain.csv", rows, columns=columns)
@@ -113,8 +114,10 @@ def test_scan_cli_pairs_each_reporter_with_its_input(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(
         app,
-        ["scan", str(bank_a), "--reporter", "Bank A", str(bank_b), "--reporter", "Bank B"]
-        + ["--out", str(out)],
+        [
+            *("scan", str(bank_a), "--reporter", "Bank A"),
+            *(str(bank_b), "--reporter", "Bank B", "--out", str(out)),
+        ],
     )
     assert result.exit_code == 0, result.output
     senders = _alerts(out).filter(pl.col("party_kind") == "sender")
