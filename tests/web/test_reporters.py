@@ -99,9 +99,12 @@ def test_beneficiary_page_lists_the_reporters_whose_customers_paid_it(login, sit
     )[0]
     views = ana.api("GET", f"/api/parties/beneficiary/{wallet}").json()["reporters"]
     assert len(views) == reporters == 2
-    assert sum(v["payments"] for v in views) == query(
-        site.workspace, "SELECT count(*) FROM payments WHERE beneficiary_id = ?", [wallet]
-    )[0][0]
+    assert (
+        sum(v["payments"] for v in views)
+        == query(
+            site.workspace, "SELECT count(*) FROM payments WHERE beneficiary_id = ?", [wallet]
+        )[0][0]
+    )
 
 
 def test_analyst_picks_a_reporter_in_the_browser(browser, server, site) -> None:  # noqa: F811
