@@ -291,7 +291,7 @@ def _explain(ws: Workspace, catalogue: Catalogue) -> None:
 _SAFE = "CASE WHEN regexp_matches({c}, '^[=+\\-@\\t\\r]') THEN '''' || {c} ELSE {c} END"
 
 
-def reports_senders(ws: Workspace) -> bool:
+def in_fiu_mode(ws: Workspace) -> bool:
     """FIU mode: some payment names its reporter (then sender ids are per reporter)."""
     return bool(
         ws.con.execute(
@@ -306,7 +306,7 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
     the files are what they always were; in it, a sender's party_id is the id its reporter
     gave, and a `reporter` column (empty for beneficiaries) follows it."""
     alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
-    fiu = reports_senders(ws)
+    fiu = in_fiu_mode(ws)
     reporters = (
         """SELECT 'sender' AS party_kind, sender_id AS party_id,
                   any_value(reporter) AS reporter, any_value(reporter_sender_id) AS reported_id
