@@ -233,6 +233,15 @@ def scan(
         f"{summary['parties']['sender']:,} senders and "
         f"{summary['parties']['beneficiary']:,} beneficiaries in {summary['run_seconds']} s."
     )
+    if summary.get("reporters"):  # FIU mode
+        console.print(
+            "Reporters: "
+            + ", ".join(
+                f"{name} ({counts['senders']:,} senders)"
+                for name, counts in summary["reporters"].items()
+            ),
+            highlight=False,
+        )
     console.print(f"Alerts: {result.alerts}  Explanations: {result.alerts_json}")
 
 

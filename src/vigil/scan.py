@@ -100,12 +100,14 @@ def scan(
             timings["storing"] = round(time.perf_counter() - finishing, 2)
         increment.record_complete_scan(ws, catalogue, incremental=context.increment)
         ws.mark_scan_complete()
+        reporters = _reporters(ws)
     results = context.results
     summary = {
         **results["ingest"].to_dict(),
         "parties": results["alerts"],
         "entities": results["resolution"].to_dict(),
         "graph": results["graph"].to_dict(),
+        **({"reporters": reporters} if reporters else {}),
         "workspace": str(workspace or out / "vigil.duckdb"),
         "engine": engine,
         "run_seconds": round(time.perf_counter() - started, 2),
@@ -113,6 +115,15 @@ def scan(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, out / "alerts.csv", out / "alerts.json", context.quarantine, summary)
+
+
+def _reporters(ws: Workspace) -> dict[str, dict[str, int]]:
+    """FIU mode: the senders and payments each reporter reported (empty outside it)."""
+    rows = ws.con.execute(
+        """SELECT reporter, count(DISTINCT sender_id), count(*) FROM payments
+           WHERE reporter IS NOT NULL GROUP BY reporter ORDER BY reporter"""
+    ).fetchall()
+    return {name: {"senders": senders, "payments": n} for name, senders, n in rows}
 
 
 ALERTS_HEADER = (

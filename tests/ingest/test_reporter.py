@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -52,6 +53,11 @@ def test_the_same_customer_id_at_two_reporters_is_two_senders(tmp_path: Path) ->
     assert beneficiaries["party_id"].to_list() == ["W-ROSA"]
     assert beneficiaries["payments"].to_list() == ["3"]
     assert beneficiaries["reporter"].fill_null("").to_list() == [""]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["reporters"] == {
+        "Bank A": {"senders": 2, "payments": 2},
+        "Bank B": {"senders": 1, "payments": 1},
+    }
     with Workspace.open(tmp_path / "out" / "vigil.duckdb") as ws:
         entities = ws.con.execute(
             "SELECT count(DISTINCT entity_id) FROM sender_entities"
@@ -93,6 +99,7 @@ def test_without_a_reporter_alerts_keep_their_columns(tmp_path: Path) -> None:
     header = (tmp_path / "out" / "alerts.csv").read_text().splitlines()[0]
     assert header.split(",")[:5] == ["party_kind", "party_id", "score", "rank", "indicators"]
     assert "reporter" not in header
+    assert "reporters" not in json.loads((tmp_path / "out" / "summary.json").read_text())
 
 
 def test_an_empty_reporter_column_changes_no_byte_of_the_alerts(tmp_path: Path) -> None:
