@@ -237,7 +237,7 @@ def scan(
         console.print(
             "Reporters: "
             + ", ".join(
-                f"{name} ({counts['senders']:,} senders)"
+                f"{name} ({counts['senders']:,} sender{'s' if counts['senders'] != 1 else ''})"
                 for name, counts in summary["reporters"].items()
             ),
             highlight=False,
