@@ -134,6 +134,7 @@ def scan(
             "order of the inputs (FILE --reporter A FILE --reporter B); '' for a file that "
             "names its reporters in its own `reporter` column. Sender ids are then unique "
             "only within their reporter.",
+            metavar="NAME",
             show_default=False,
         ),
     ] = None,
