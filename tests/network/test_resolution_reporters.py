@@ -69,7 +69,7 @@ def test_one_person_at_two_reporters_is_one_sender_entity(ws: Workspace) -> None
         "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
         "AND left_id = 'Bank A:C-0077' AND right_id = 'Remit B:884120'"
     ).fetchall()
-    assert explanation and "payees: two payees in common" in explanation[0][0]
+    assert explanation and "(2 of 2 and 2 distinctive payees)" in explanation[0][0]
 
 
 def test_the_same_customer_id_at_two_reporters_stays_two_senders(ws: Workspace) -> None:
