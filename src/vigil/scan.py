@@ -25,6 +25,7 @@ from vigil.private_files import private_folder
 from vigil.schema import PARTY_KINDS as KINDS
 
 if TYPE_CHECKING:
+    from vigil.workspace import Workspace
     from vigil.workspace.spark import SparkOptions
 
 
