@@ -100,7 +100,7 @@ def scan(
         list[Path] | None,
         typer.Argument(
             help="Payment files or folders: CSV, CSV.gz, Parquet, Excel (.xlsx, with a layout) "
-            "or ISO 20022 XML (.xml, .xml.gz); one dataset.",
+            "or XML (ISO 20022 messages, goAML reports: .xml, .xml.gz); one dataset.",
             show_default=False,
         ),
     ] = None,
@@ -127,6 +127,17 @@ def scan(
     max_name_length: Annotated[
         int, typer.Option(min=1, help="Warn about names longer than this (characters).")
     ] = 200,
+    reporter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FIU mode: the institution that reported an input, once per input in the "
+            "order of the inputs (FILE --reporter A FILE --reporter B); '' for a file that "
+            "names its reporters in its own `reporter` column. Sender ids are then unique "
+            "only within their reporter.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
     watchlist: Annotated[
         Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
     ] = None,
@@ -210,6 +221,7 @@ def scan(
         max_name_length=max_name_length,
         engine=engine,
         spark=spark,
+        reporters=reporter,
     )
     summary = result.summary
     if "message" in summary:
@@ -222,6 +234,15 @@ def scan(
         f"{summary['parties']['sender']:,} senders and "
         f"{summary['parties']['beneficiary']:,} beneficiaries in {summary['run_seconds']} s."
     )
+    if summary.get("reporters"):  # FIU mode
+        console.print(
+            "Reporters: "
+            + ", ".join(
+                f"{name} ({counts['senders']:,} sender{'s' if counts['senders'] != 1 else ''})"
+                for name, counts in summary["reporters"].items()
+            ),
+            highlight=False,
+        )
     console.print(f"Alerts: {result.alerts}  Explanations: {result.alerts_json}")
 
 

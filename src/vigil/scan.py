@@ -25,6 +25,7 @@ from vigil.private_files import private_folder
 from vigil.schema import PARTY_KINDS as KINDS
 
 if TYPE_CHECKING:
+    from vigil.workspace import Workspace
     from vigil.workspace.spark import SparkOptions
 
 
@@ -59,10 +60,12 @@ def scan(
     max_name_length: int | None = 200,
     engine: str = "duckdb",
     spark: SparkOptions | None = None,
+    reporters: Sequence[str | None] | None = None,
 ) -> ScanResult:
     """Ingest `inputs`, score every party and write alerts into `out`. `engine` runs the
     stages on DuckDB (the default) or on Spark (`spark`: master and configuration); a Spark
-    scan always recomputes every stage."""
+    scan always recomputes every stage. `reporters` (FIU mode): the reporting institution of
+    each input, in order; a sender id is then unique only within its reporter."""
     started = time.perf_counter()
     out = private_folder(Path(out))
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
@@ -82,6 +85,7 @@ def scan(
             account_holder=account_holder,
             max_quarantine_share=max_quarantine_share,
             max_name_length=max_name_length,
+            reporters=reporters,
             increment=engine == "duckdb" and increment.can_increment(ws, catalogue),
         )
         ws.mark_scan_started()
@@ -97,12 +101,14 @@ def scan(
             timings["storing"] = round(time.perf_counter() - finishing, 2)
         increment.record_complete_scan(ws, catalogue, incremental=context.increment)
         ws.mark_scan_complete()
+        reporters = _reporters(ws)
     results = context.results
     summary = {
         **results["ingest"].to_dict(),
         "parties": results["alerts"],
         "entities": results["resolution"].to_dict(),
         "graph": results["graph"].to_dict(),
+        **({"reporters": reporters} if reporters else {}),
         "workspace": str(workspace or out / "vigil.duckdb"),
         "engine": engine,
         "run_seconds": round(time.perf_counter() - started, 2),
@@ -110,6 +116,15 @@ def scan(
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, out / "alerts.csv", out / "alerts.json", context.quarantine, summary)
+
+
+def _reporters(ws: Workspace) -> dict[str, dict[str, int]]:
+    """FIU mode: the senders and payments each reporter reported (empty outside it)."""
+    rows = ws.con.execute(
+        """SELECT reporter, count(DISTINCT sender_id), count(*) FROM payments
+           WHERE reporter IS NOT NULL GROUP BY reporter ORDER BY reporter"""
+    ).fetchall()
+    return {name: {"senders": senders, "payments": n} for name, senders, n in rows}
 
 
 ALERTS_HEADER = (

@@ -158,7 +158,13 @@ def resolve_entities(
             cursor, BENEFICIARY, SUMMARY, settings, kept=kept.get(BENEFICIARY.kind)
         )
         senders, sender_model = _resolve_kind(
-            cursor, SENDER, SUMMARY, settings, borrowed=model, kept=kept.get(SENDER.kind)
+            cursor,
+            SENDER,
+            SUMMARY,
+            settings,
+            borrowed=model,
+            kept=kept.get(SENDER.kind),
+            reporters=_reporters(cursor, payments),
         )
         _store(cursor, workspace)
     trained = {
@@ -216,6 +222,16 @@ def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
     except (ValueError, TypeError, KeyError, AttributeError):
         logger.warning("entity resolution: the kept models cannot be read; training again")
         return {}
+
+
+def _reporters(cursor: duckdb.DuckDBPyConnection, payments: str) -> str | None:
+    """FIU mode: each sender's reporter (a relation of party_id, reporter); None outside it."""
+    found = cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {payments} WHERE reporter IS NOT NULL)"
+    ).fetchall()[0][0]
+    if not found:
+        return None
+    return f"SELECT DISTINCT sender_id AS party_id, reporter FROM {payments}"
 
 
 def _register_rejected(
@@ -293,10 +309,11 @@ def _resolve_kind(
     *,
     borrowed: Model | None = None,
     kept: tuple[Model, int] | None = None,
+    reporters: str | None = None,
 ) -> tuple[KindResolution, Model | None]:
     """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too
     (`kept`, a trained one, instead of training). `summary`: the payments folded by
-    payment_summary_sql."""
+    payment_summary_sql; `reporters` (FIU mode, senders): each party's reporter."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
     behaviour = f"{kind.kind}_behaviour"
@@ -314,7 +331,7 @@ def _resolve_kind(
     )
     model = None
     if parties >= 2 and config.enabled:
-        model = _link(cursor, kind, records, edges, parties, config, borrowed, kept)
+        model = _link(cursor, kind, records, edges, parties, config, borrowed, kept, reporters)
     rejected = _respect_rejections(cursor, kind, names, edges)
     entities = cursor.execute(
         f"SELECT count(DISTINCT entity_id) FROM {kind.kind}_entities"
@@ -378,8 +395,10 @@ def _link(
     config: ResolutionConfig,
     borrowed: Model | None,
     kept: tuple[Model, int] | None = None,
+    reporters: str | None = None,
 ) -> Model:
-    """Score blocked pairs with the trained (or prior) model; keep those at the threshold."""
+    """Score blocked pairs with the trained (or prior) model; keep those at the threshold.
+    `reporters` (FIU mode, senders): each party's reporter, for namesake_levels_sql."""
     db_api = DuckDBAPI(cursor)
     frame = db_api.register(records, table_name=f"{kind.kind}_input")
     model, frequencies = prior_model(config, parties), {}
@@ -399,7 +418,7 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = _namesake_shares(cursor, kind, records)
+            namesakes = _namesake_shares(cursor, kind, records, reporters)
             model = train(
                 frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
             )
@@ -428,13 +447,13 @@ def _link(
 
 
 def _namesake_shares(
-    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, records: str
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, records: str, reporters: str | None
 ) -> dict[tuple[str, str], float]:
     """(comparison, level) -> share of namesake pairs at that behavioural level: the u
     where EM cannot tell (see resolution_training). A counterparts-in-common level none
     of n pairs shows gets 1 / (n + 1): rare, but not impossible. (Namesakes never reach
     "under names that differ", nor need to: that level keeps its prior.)"""
-    rows = cursor.execute(namesake_levels_sql(kind, records)).fetchall()
+    rows = cursor.execute(namesake_levels_sql(kind, records, reporters)).fetchall()
     shares = {(comparison, level): share for comparison, level, share, _ in rows}
     pairs = {comparison: n for comparison, _, _, n in rows}
     if kind.counterparts in pairs:

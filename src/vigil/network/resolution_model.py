@@ -591,12 +591,20 @@ _PAIR_COLUMNS = (
 )
 
 
-def namesake_levels_sql(kind: PartyKind, records: str) -> str:
+def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = None) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
     the behavioural comparisons: (comparison, level, share, pairs compared). At most
-    NAMESAKES_PER_NAME parties of a name take part, so the pairs stay bounded."""
+    NAMESAKES_PER_NAME parties of a name take part, so the pairs stay bounded.
+
+    `reporters` (FIU mode: a relation of party_id, reporter) pairs namesakes only within one
+    reporter: across reporters most namesakes are one customer of two institutions, the
+    very pairs to find, and counting their payees in common as what namesakes share would
+    turn that evidence against them."""
+    reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
+    join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
     drawn = (
-        f"SELECT * FROM {records} WHERE namesake_key IS NOT NULL QUALIFY row_number() "
+        f"SELECT c.*, {reporter} AS namesake_reporter FROM {records} c{join} "
+        f"WHERE namesake_key IS NOT NULL QUALIFY row_number() "
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
@@ -617,6 +625,7 @@ def namesake_levels_sql(kind: PartyKind, records: str) -> str:
         pairs AS (
             SELECT {columns} FROM drawn l JOIN drawn r
             ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
+                AND l.namesake_reporter IS NOT DISTINCT FROM r.namesake_reporter
         )
         {" UNION ALL ".join(selects)}
         ORDER BY ALL

@@ -47,6 +47,7 @@ class ScanContext:
     account_holder: str = "auto"  # which side a camt statement's owner is
     max_quarantine_share: float | None = 0.05  # more quarantined than this stops the run
     max_name_length: int | None = 200  # longer names are ingested with a warning
+    reporters: Sequence[str | None] | None = None  # FIU mode: each input's reporter
     # True when the scan adds payments to a workspace whose derived tables are current for
     # everything before them (see vigil.pipeline.increment).
     increment: bool = False

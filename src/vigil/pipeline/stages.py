@@ -58,6 +58,7 @@ def _ingest(ctx: ScanContext) -> IngestResult:
         account_holder=ctx.account_holder,
         max_quarantine_share=ctx.max_quarantine_share,
         max_name_length=ctx.max_name_length,
+        reporters=ctx.reporters,
     )
 
 
@@ -290,8 +291,30 @@ def _explain(ws: Workspace, catalogue: Catalogue) -> None:
 _SAFE = "CASE WHEN regexp_matches({c}, '^[=+\\-@\\t\\r]') THEN '''' || {c} ELSE {c} END"
 
 
+def in_fiu_mode(ws: Workspace) -> bool:
+    """FIU mode: some payment names its reporter (then sender ids are per reporter)."""
+    return bool(
+        ws.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM payments WHERE reporter IS NOT NULL)"
+        ).fetchall()[0][0]
+    )
+
+
 def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
+    """The `alerts` table (party_id: the workspace's key; `reporter` and `reported_id`, the
+    sender's id at its reporter, in FIU mode), alerts.csv and alerts.json. Outside FIU mode
+    the files are what they always were; in it, a sender's party_id is the id its reporter
+    gave, and a `reporter` column (empty for beneficiaries) follows it."""
     alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
+    fiu = in_fiu_mode(ws)
+    reporters = (
+        """SELECT 'sender' AS party_kind, sender_id AS party_id,
+                  any_value(reporter) AS reporter, any_value(reporter_sender_id) AS reported_id
+           FROM payments WHERE reporter IS NOT NULL GROUP BY sender_id"""
+        if fiu
+        else "SELECT NULL::VARCHAR AS party_kind, NULL::VARCHAR AS party_id, "
+        "NULL::VARCHAR AS reporter, NULL::VARCHAR AS reported_id LIMIT 0"
+    )
     parties = "\nUNION ALL\n".join(
         f"""SELECT '{kind}' AS party_kind, party_id, name, country, payments, total_usd,
                    score, rank, points, best_typology FROM {kind}_scores"""
@@ -305,17 +328,23 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
                    string_agg(indicator, ';' ORDER BY contribution DESC, indicator) AS indicators,
                    arg_max(figures, contribution) AS top_reason
             FROM indicator_hits GROUP BY ALL
-        )
+        ),
+        reporters AS ({reporters})
         -- Nine decimals: scores near the expert's differ past the sixth (no false ties).
         SELECT p.party_kind, p.party_id, round(p.score, 9) AS score, p.rank,
                coalesce(f.indicators, '') AS indicators, p.name, p.country, p.payments,
                round(p.total_usd, 2) AS total_usd, coalesce(f.top_reason, '') AS top_reason,
-               p.best_typology
-        FROM parties p LEFT JOIN fired f USING (party_kind, party_id)"""
+               p.best_typology, r.reporter, r.reported_id
+        FROM parties p LEFT JOIN fired f USING (party_kind, party_id)
+            LEFT JOIN reporters r USING (party_kind, party_id)"""
     )
     safe_name, safe_reason = _SAFE.format(c="name"), _SAFE.format(c="top_reason")
+    shown_id, json_id = "party_id", "a.party_id"
+    if fiu:
+        shown_id = "coalesce(reported_id, party_id) AS party_id, coalesce(reporter, '') AS reporter"
+        json_id = "coalesce(a.reported_id, a.party_id) AS party_id, a.reporter"
     ws.con.execute(
-        f"""COPY (SELECT party_kind, party_id, score, rank, indicators, {safe_name} AS name,
+        f"""COPY (SELECT party_kind, {shown_id}, score, rank, indicators, {safe_name} AS name,
                          country, payments, total_usd, {safe_reason} AS top_reason,
                          best_typology
                   FROM alerts ORDER BY score DESC, party_kind DESC, rank)
@@ -323,7 +352,7 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
     )
     ws.con.execute(
         f"""COPY (
-            SELECT a.party_kind, a.party_id, a.name, a.country, a.score, a.rank, a.payments,
+            SELECT a.party_kind, {json_id}, a.name, a.country, a.score, a.rank, a.payments,
                    a.total_usd,
                    coalesce(list({{'indicator': h.indicator, 'title': c.title,
                                   'contribution': round(h.contribution, 6),
@@ -383,6 +412,7 @@ SCAN_STAGES: list[Stage] = [
             "account_holder",
             "max_quarantine_share",
             "max_name_length",
+            "reporters",
         ),
         run=ingest_stage,
         increment=ingest_increment,

@@ -276,7 +276,8 @@ def _assemble(
         ),
     )
     payment = add_collection_columns(payment, account, seed)  # payout point, phone
-    transactions = payment.select(CANONICAL_ORDER)
+    # every canonical column the population has (a `reporter` only when split over institutions)
+    transactions = payment.select([c for c in CANONICAL_ORDER if c in payment.columns])
 
     labels = pl.concat(
         [
