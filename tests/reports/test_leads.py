@@ -38,11 +38,15 @@ def test_collection_points_of_facilitator_households_rank_first(population, tmp_
     truth = _truth(data)
     facilitator_points = set(truth["payout_location"].drop_nulls().to_list())
     points = result.places.filter(pl.col("level") == "collection point").sort("rank_by_households")
-    top = points.head(8)["place"].to_list()
-    assert all(place in facilitator_points for place in top), top
+    # the points where a flagged household collects come first, and every one of them is a
+    # planted facilitator's (how many depends on the population: at least five here)
+    flagged = points.filter(pl.col("facilitator_households") >= 1)
+    assert flagged.height >= 5, flagged
+    top = points.head(flagged.height)
+    assert all(top["facilitator_households"] >= 1)
+    assert all(place in facilitator_points for place in top["place"].to_list()), top["place"]
     # each of those is a routine of a household: evidence names the beneficiaries
-    assert all(points.head(8)["facilitator_households"] >= 1)
-    assert all("score" in e for e in points.head(8)["evidence"].to_list())
+    assert all("score" in e for e in top["evidence"].to_list())
 
 
 def test_every_facilitator_city_is_a_lead_with_coordinates(population, tmp_path):
