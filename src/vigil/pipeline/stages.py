@@ -15,6 +15,7 @@ import polars as pl
 
 from vigil.cases.entity_decisions import rejected_pairs_beside
 from vigil.exchanges.features import refresh_links, with_exchange_features
+from vigil.features.contrast import households
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.indicators.catalogue import Catalogue
 from vigil.indicators.evaluate import evaluate_indicators
@@ -106,11 +107,18 @@ def features_stage(ctx: ScanContext) -> None:
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
     payments = ws.table("payments")
+    # Each account's household once (regular expressions over names), for both kinds.
+    ws.replace_table("beneficiary_households", households(payments), temporary=True)
+    homes = ws.table("beneficiary_households")
     purposes = list(ctx.catalogue.parameters.purpose_words)
-    ws.replace_table("sender_payment_features", sender_features(payments, facts, pairs, purposes))
     ws.replace_table(
-        "beneficiary_payment_features", beneficiary_features(payments, facts, pairs, purposes)
+        "sender_payment_features", sender_features(payments, facts, pairs, purposes, homes)
     )
+    ws.replace_table(
+        "beneficiary_payment_features", beneficiary_features(payments, facts, pairs, purposes, homes)
+    )
+    for temporary in ("payment_facts", "beneficiary_households"):
+        ws.con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
     party_features(ws, ctx.watch)
 
 
