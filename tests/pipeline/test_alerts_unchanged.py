@@ -94,7 +94,7 @@ def test_indicators_and_reasons_are_those_before(
 ) -> None:
     both = expected.join(alerts, on=KEY, suffix="_now")
     differ = both.filter(pl.col(column) != pl.col(f"{column}_now"))
-    assert differ.height == 0, differ.select(*KEY, column, f"{column}_now").head(5)
+    assert differ.height == 0, differ.select(*KEY, column, f"{column}_now").head(5).rows()
 
 
 def write_expected() -> None:
