@@ -65,9 +65,7 @@ def expected(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     return _read(plain)
 
 
-def test_every_party_is_scored_once_as_before(
-    alerts: pl.DataFrame, expected: pl.DataFrame
-) -> None:
+def test_every_party_is_scored_once_as_before(alerts: pl.DataFrame, expected: pl.DataFrame) -> None:
     assert alerts.height == expected.height
     assert alerts.select(KEY).is_duplicated().sum() == 0
     assert set(alerts.select(KEY).rows()) == set(expected.select(KEY).rows())

@@ -119,9 +119,8 @@ def _features(ctx: ScanContext) -> None:
     ws.replace_table(
         "sender_payment_features", sender_features(payments, facts, pairs, purposes, homes)
     )
-    ws.replace_table(
-        "beneficiary_payment_features", beneficiary_features(payments, facts, pairs, purposes, homes)
-    )
+    beneficiaries = beneficiary_features(payments, facts, pairs, purposes, homes)
+    ws.replace_table("beneficiary_payment_features", beneficiaries)
     for temporary in ("payment_facts", "beneficiary_households"):
         ws.con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
     party_features(ws, ctx.watch)
