@@ -100,11 +100,6 @@ def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
 
 # --- features -----------------------------------------------------------------------------
 def features_stage(ctx: ScanContext) -> None:
-    with ctx.ws.unordered():
-        _features(ctx)
-
-
-def _features(ctx: ScanContext) -> None:
     ws = ctx.ws
     facts = build_payment_facts(ws, ctx.catalogue, ws.table("payments"))
     ws.replace_table("payment_facts", facts, temporary=True)
@@ -196,13 +191,10 @@ def _watchlist_matches(
 def base_scores_and_graph(ctx: ScanContext) -> GraphSummary:
     """Round one: every party scored on its own behaviour; the graph stage starts from these."""
     ws, catalogue = ctx.ws, ctx.catalogue
-    with ws.unordered():
-        for kind in KINDS:
-            base = evaluate_indicators(
-                ws.table(f"{kind}_features"), catalogue, kind, ("behaviour",)
-            )
-            ws.replace_table(f"{kind}_base_scores", base.select("party_id", "score"))
-        return graph_features(ws, catalogue.parameters)
+    for kind in KINDS:
+        base = evaluate_indicators(ws.table(f"{kind}_features"), catalogue, kind, ("behaviour",))
+        ws.replace_table(f"{kind}_base_scores", base.select("party_id", "score"))
+    return graph_features(ws, catalogue.parameters)
 
 
 def final_scores(ctx: ScanContext) -> None:
@@ -212,12 +204,11 @@ def final_scores(ctx: ScanContext) -> None:
     ws, catalogue = ctx.ws, ctx.catalogue
     threshold = catalogue.parameters.suspicious_score
     pairs = ws.table("pair_features")
-    with ws.unordered():
-        network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
-        _score_kind(ws, catalogue, "sender", network)
-        payers = ws.table("sender_scores").select("party_id", "score")
-        network = beneficiary_network_features(pairs, payers, threshold)
-        _score_kind(ws, catalogue, "beneficiary", network)
+    network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
+    _score_kind(ws, catalogue, "sender", network)
+    payers = ws.table("sender_scores").select("party_id", "score")
+    network = beneficiary_network_features(pairs, payers, threshold)
+    _score_kind(ws, catalogue, "beneficiary", network)
 
 
 def _score_kind(ws: Workspace, catalogue: Catalogue, kind: str, network: ir.Table) -> None:

@@ -310,17 +310,6 @@ class Workspace:
             raise
         self.con.commit()
 
-    @contextlib.contextmanager
-    def unordered(self) -> Iterator[None]:
-        """Derived tables written inside need not keep their rows in the order of the query
-        that fills them: DuckDB then writes them in parallel and holds less in memory. Not
-        for ingest, which numbers rows by the order they were read in."""
-        self.con.execute("SET preserve_insertion_order = false")
-        try:
-            yield
-        finally:
-            self.con.execute("RESET preserve_insertion_order")
-
     # --- tables ---------------------------------------------------------------------------
     @cached_property
     def ibis(self) -> Any:
