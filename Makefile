@@ -11,8 +11,9 @@ DEMO_DIR ?= demo-output
 # pyicu, Pango and a font for WeasyPrint's PDFs.
 SYSTEM_PACKAGES := libicu-dev pkg-config g++ libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 # What only the test suite needs: a PostgreSQL server for the case store, Debian's Chromium
-# for the browser tests (Playwright never downloads a browser), Node's npm for the UI libraries.
-TEST_SYSTEM_PACKAGES := postgresql chromium
+# for the browser tests (Playwright never downloads a browser), Node's npm for the UI libraries,
+# Java 17 for the Spark engine's parity test (`vigil scan --engine spark`, the `spark` extra).
+TEST_SYSTEM_PACKAGES := postgresql chromium openjdk-17-jre-headless
 
 .PHONY: install system-deps test-system-deps model demo test lint format clean fuzz schema-fuzz
 
@@ -38,7 +39,7 @@ $(BOOTSTRAP)/bin/uv:
 	$(BOOTSTRAP)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV) system-deps
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --compile-bytecode --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --extra spark --compile-bytecode --python $(PYTHON)
 	touch $@
 
 # The web UI's front-end libraries, from the npm registry through package-lock.json.

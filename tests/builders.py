@@ -81,6 +81,7 @@ DEFAULT_PAYMENT: dict[str, str] = {
     "narrative": "gift",
     "payout_location": "",
     "beneficiary_phone": "",
+    "reporter": "",  # FIU mode only
 }
 
 

@@ -46,12 +46,27 @@ def generate(
     exchanges: Annotated[
         bool, typer.Option("--exchanges", help="Also write chat and call exports (exchanges/).")
     ] = False,
+    institutions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Split the population over N institutions (inst-1..inst-N): a reporter "
+            "column, and each institution's own files in institutions/inst-K/.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic payment population (transactions.csv, labels.csv, parties.csv)."""
     from vigil.synth import generate as run_generate
 
-    result = run_generate(out, senders=senders, seed=seed, scenario=scenario, progress=True)
+    result = run_generate(
+        out, senders=senders, seed=seed, scenario=scenario, progress=True, institutions=institutions
+    )
     console.print(result.render_makeup())
+    if institutions is not None:
+        console.print(
+            f"Split over {institutions} institutions: reporter column in transactions.csv, "
+            f"each institution's own files in {out / 'institutions'}/"
+        )
     if exchanges:
         from vigil.synth.exchanges import write_exchanges
 
@@ -85,7 +100,7 @@ def scan(
         list[Path] | None,
         typer.Argument(
             help="Payment files or folders: CSV, CSV.gz, Parquet, Excel (.xlsx, with a layout) "
-            "or ISO 20022 XML (.xml, .xml.gz); one dataset.",
+            "or XML (ISO 20022 messages, goAML reports: .xml, .xml.gz); one dataset.",
             show_default=False,
         ),
     ] = None,
@@ -112,6 +127,17 @@ def scan(
     max_name_length: Annotated[
         int, typer.Option(min=1, help="Warn about names longer than this (characters).")
     ] = 200,
+    reporter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FIU mode: the institution that reported an input, once per input in the "
+            "order of the inputs (FILE --reporter A FILE --reporter B); '' for a file that "
+            "names its reporters in its own `reporter` column. Sender ids are then unique "
+            "only within their reporter.",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
     watchlist: Annotated[
         Path | None, typer.Option(help="CSV of known parties: kind, id, name, country, source.")
     ] = None,
@@ -139,6 +165,18 @@ def scan(
             help="Quarantine payments after this date (UTC; default: tomorrow).",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="Run the stages on duckdb (one machine) or spark (a cluster)."),
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(help="Spark master URL for --engine spark (default: local[2])."),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(help="Spark configuration KEY=VALUE for --engine spark; repeatable."),
+    ] = None,
 ) -> None:
     """Ingest payments, score every sender and beneficiary, and explain each score."""
     from vigil.ingest.validate import TimeRange
@@ -158,6 +196,15 @@ def scan(
         from vigil.scoring.model_build import resolve_model
 
         model = resolve_model(model)
+    spark = None
+    if engine == "spark":
+        from vigil.workspace.spark import SparkOptions
+
+        spark = SparkOptions.parse(spark_master, spark_conf or ())
+    elif engine != "duckdb":
+        raise VigilError(f"--engine {engine!r}: expected duckdb or spark")
+    elif spark_master or spark_conf:
+        raise VigilError("--spark-master and --spark-conf need --engine spark")
     result = run_scan(
         inputs,
         out,
@@ -172,6 +219,9 @@ def scan(
         account_holder=account_holder,
         max_quarantine_share=None if accept_quarantine else max_quarantine / 100,
         max_name_length=max_name_length,
+        engine=engine,
+        spark=spark,
+        reporters=reporter,
     )
     summary = result.summary
     if "message" in summary:
@@ -184,6 +234,15 @@ def scan(
         f"{summary['parties']['sender']:,} senders and "
         f"{summary['parties']['beneficiary']:,} beneficiaries in {summary['run_seconds']} s."
     )
+    if summary.get("reporters"):  # FIU mode
+        console.print(
+            "Reporters: "
+            + ", ".join(
+                f"{name} ({counts['senders']:,} sender{'s' if counts['senders'] != 1 else ''})"
+                for name, counts in summary["reporters"].items()
+            ),
+            highlight=False,
+        )
     console.print(f"Alerts: {result.alerts}  Explanations: {result.alerts_json}")
 
 
@@ -371,6 +430,7 @@ from vigil.evaluation.backtest_cli import backtest_command  # noqa: E402
 from vigil.exchanges.cli import exchanges_app  # noqa: E402
 from vigil.ingest.layout_cli import layout_app  # noqa: E402
 from vigil.scoring.model_cli import model_app  # noqa: E402
+from vigil.share.cli import share_app  # noqa: E402
 from vigil.web.cli import serve  # noqa: E402
 
 app.add_typer(api_keys_app, name="api-keys")
@@ -381,6 +441,7 @@ app.add_typer(layout_app, name="layout")
 app.add_typer(exchanges_app, name="exchanges")
 app.add_typer(model_app, name="model")
 app.command("serve")(serve)
+app.add_typer(share_app, name="share")
 app.add_typer(users_app, name="users")
 # --- end of command groups ---
 

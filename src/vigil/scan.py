@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -18,11 +19,14 @@ from vigil.indicators.catalogue import Catalogue, load_catalogue
 from vigil.indicators.watchlist import load_watchlist
 from vigil.ingest.validate import TimeRange
 from vigil.pipeline import increment
-from vigil.pipeline.runner import ScanContext, run_stages
+from vigil.pipeline.runner import ScanContext, open_workspace, run_stages
 from vigil.pipeline.stages import SCAN_STAGES
 from vigil.private_files import private_folder
 from vigil.schema import PARTY_KINDS as KINDS
-from vigil.workspace import Workspace
+
+if TYPE_CHECKING:
+    from vigil.workspace import Workspace
+    from vigil.workspace.spark import SparkOptions
 
 
 @dataclass
@@ -54,12 +58,19 @@ def scan(
     account_holder: str = "auto",
     max_quarantine_share: float | None = 0.05,
     max_name_length: int | None = 200,
+    engine: str = "duckdb",
+    spark: SparkOptions | None = None,
+    reporters: Sequence[str | None] | None = None,
 ) -> ScanResult:
+    """Ingest `inputs`, score every party and write alerts into `out`. `engine` runs the
+    stages on DuckDB (the default) or on Spark (`spark`: master and configuration); a Spark
+    scan always recomputes every stage. `reporters` (FIU mode): the reporting institution of
+    each input, in order; a sender id is then unique only within its reporter."""
     started = time.perf_counter()
     out = private_folder(Path(out))
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     watch = load_watchlist(watchlist) if watchlist else None
-    with Workspace.open(workspace or out / "vigil.duckdb") as ws:
+    with open_workspace(workspace or out / "vigil.duckdb", engine, spark) as ws:
         context = ScanContext(
             ws=ws,
             out=out,
@@ -74,7 +85,8 @@ def scan(
             account_holder=account_holder,
             max_quarantine_share=max_quarantine_share,
             max_name_length=max_name_length,
-            increment=increment.can_increment(ws, catalogue),
+            reporters=reporters,
+            increment=engine == "duckdb" and increment.can_increment(ws, catalogue),
         )
         ws.mark_scan_started()
         ingest_stage, *rest = SCAN_STAGES
@@ -83,20 +95,36 @@ def scan(
             ws.mark_scan_complete()
             return _nothing_to_score(out, context, started)
         timings |= run_stages(rest, context, progress=progress)
+        finishing = time.perf_counter()
+        ws.finish()
+        if engine != "duckdb":  # the Parquet tables stored in the workspace file
+            timings["storing"] = round(time.perf_counter() - finishing, 2)
         increment.record_complete_scan(ws, catalogue, incremental=context.increment)
         ws.mark_scan_complete()
+        reporters = _reporters(ws)
     results = context.results
     summary = {
         **results["ingest"].to_dict(),
         "parties": results["alerts"],
         "entities": results["resolution"].to_dict(),
         "graph": results["graph"].to_dict(),
+        **({"reporters": reporters} if reporters else {}),
         "workspace": str(workspace or out / "vigil.duckdb"),
+        "engine": engine,
         "run_seconds": round(time.perf_counter() - started, 2),
         "stage_seconds": timings,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, out / "alerts.csv", out / "alerts.json", context.quarantine, summary)
+
+
+def _reporters(ws: Workspace) -> dict[str, dict[str, int]]:
+    """FIU mode: the senders and payments each reporter reported (empty outside it)."""
+    rows = ws.con.execute(
+        """SELECT reporter, count(DISTINCT sender_id), count(*) FROM payments
+           WHERE reporter IS NOT NULL GROUP BY reporter ORDER BY reporter"""
+    ).fetchall()
+    return {name: {"senders": senders, "payments": n} for name, senders, n in rows}
 
 
 ALERTS_HEADER = (

@@ -22,6 +22,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "narrative",
     "payout_location",  # agent, branch or cash-out point where the money was collected
     "beneficiary_phone",  # the beneficiary's phone as recorded (many wallets are phones)
+    "reporter",  # the reporting institution (FIU mode): sender ids are unique only within it
 )
 
 # Column order of files Vigil writes (the generator), and of the spec's example.
@@ -41,7 +42,23 @@ CANONICAL_ORDER: tuple[str, ...] = (
     "narrative",
     "payout_location",
     "beneficiary_phone",
+    "reporter",
 )
+
+# FIU mode: a sender id is unique only within its reporter (two banks may both have a
+# customer 1001), so a sender with a reporter is keyed "reporter:sender_id" in the workspace.
+# A reporter may not contain the separator, so the key is never ambiguous; a beneficiary id
+# is an account or wallet, the same account whoever reports it, and is never prefixed.
+SENDER_KEY_SEPARATOR = ":"
+
+
+def sender_key_sql(reporter: str, sender_id: str) -> str:
+    """SQL: the workspace's key of a sender (`reporter` NULL outside FIU mode)."""
+    return (
+        f"CASE WHEN {reporter} IS NULL THEN {sender_id} "
+        f"ELSE {reporter} || '{SENDER_KEY_SEPARATOR}' || {sender_id} END"
+    )
+
 
 CHANNELS: tuple[str, ...] = (
     "online_remittance",

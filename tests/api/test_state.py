@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from tests.api.conftest import Api, Population, payment_like
@@ -22,8 +23,11 @@ def test_the_state_is_reloaded_after_a_scan_and_only_then(api: Api, population: 
         ws.con.execute("CHECKPOINT")
     stat = api.workspace.stat()
     os.utime(api.workspace, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    gc.unfreeze()
     assert holder.refresh_if_changed() is True
     assert holder.state is not before
+    # the reloaded state is out of the full collections' way (no pause of tens of ms)
+    assert gc.get_freeze_count() > 0
     body = api.score(payment).json()
     assert body["sender"]["score"] == 0.99
     assert body["decision"] == "hold"

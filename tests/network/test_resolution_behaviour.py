@@ -18,7 +18,7 @@ from tests.builders import payment
 from tests.network.test_resolution import _workspace, entity_of, population_rows
 from vigil.network.resolution import resolve_entities
 from vigil.network.resolution_config import load_resolution_config
-from vigil.network.resolution_model import BENEFICIARY, behaviour_sql
+from vigil.network.resolution_model import BENEFICIARY, behaviour_sql, payment_summary_sql
 from vigil.workspace import Workspace
 
 JANUARY = datetime(2024, 1, 2, 21, 0)
@@ -93,8 +93,9 @@ def _explanation(ws: Workspace, kind: str, left: str, right: str) -> str:
 def test_a_churned_wallet_with_the_same_payers_merges_with_the_old_one(ws: Workspace) -> None:
     assert entity_of(ws, "beneficiary", "W-RC-OLD") == entity_of(ws, "beneficiary", "W-RC-NEW")
     explanation = _explanation(ws, "beneficiary", "W-RC-OLD", "W-RC-NEW")
-    assert "payers: three or more payers in common (3 of 3 and 3 distinctive payers) (+" in (
-        explanation
+    assert (
+        "payers: most payers in common (two or more, at least half of one side) "
+        "(3 of 3 and 3 distinctive payers) (+" in explanation
     )
     assert "timing: one account stops as the other starts (21 days from" in explanation
 
@@ -109,7 +110,10 @@ def test_one_customer_under_two_ids_paying_the_same_wallets_is_one_sender(ws: Wo
     assert entity_of(ws, "sender", "C-0077") == entity_of(ws, "sender", "C-9310")
     explanation = _explanation(ws, "sender", "C-0077", "C-9310")
     assert explanation.startswith("name: a name written as its initial (+")
-    assert "payees: two payees in common (2 of 2 and 2 distinctive payees) (+" in (explanation)
+    assert (
+        "payees: most payees in common (two or more, at least half of one side) "
+        "(2 of 2 and 2 distinctive payees) (+" in explanation
+    )
 
 
 def test_every_merge_carries_each_comparison_and_its_weight(ws: Workspace) -> None:
@@ -126,15 +130,36 @@ def test_every_merge_carries_each_comparison_and_its_weight(ws: Workspace) -> No
         assert parts[-1].startswith("prior (")
 
 
+def test_relatives_paid_by_one_payer_stay_apart(tmp_path: Path) -> None:
+    # A mother and her son, paid by one relative abroad in one city: one surname, one
+    # payer; an initial that does not fit ("C. De Leon" is not "Joy De Leon") and an
+    # added "Jr." (father and son) are not one name written two ways.
+    rows = population_rows()
+    family = [
+        ("W-DL-JOY", "Joy V. De Leon"),
+        ("W-DL-C", "C. De Leon"),
+        ("W-DL-JUAN", "Juan De Leon"),
+        ("W-DL-JUAN-JR", "Juan De Leon Jr."),
+    ]
+    for wallet, name in family:
+        rows += _paid_weekly("S-UNCLE", wallet, name, JANUARY, 20)
+        rows += _paid_weekly("S-AUNT", wallet, name, JANUARY, 20)
+    with _workspace(tmp_path, rows) as workspace:
+        resolve_entities(workspace)
+        entities = {entity_of(workspace, "beneficiary", wallet) for wallet, _ in family}
+    assert len(entities) == len(family)
+
+
 def test_a_payer_of_many_wallets_is_not_evidence(tmp_path: Path) -> None:
     # A payroll paying sixty wallets says nothing about who holds them; a payer of two does.
     rows = [payment("S-PAYROLL", f"W-STAFF-{i:02d}", JANUARY) for i in range(60)]
     rows += [payment("S-AUNT", wallet, JANUARY) for wallet in ("W-STAFF-00", "W-STAFF-01")]
+    summary, config = f"({payment_summary_sql('payments')})", load_resolution_config()
     with _workspace(tmp_path, rows) as workspace:
         listed = dict(
             workspace.con.execute(
-                f"SELECT party_id, counterparts FROM "
-                f"({behaviour_sql(BENEFICIARY, 'payments', load_resolution_config())})"
+                "SELECT party_id, counterparts FROM "
+                f"({behaviour_sql(BENEFICIARY, summary, config)})"
             ).fetchall()
         )
     assert listed["W-STAFF-00"] == listed["W-STAFF-01"] == ["S-AUNT"]

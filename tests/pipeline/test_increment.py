@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -9,6 +11,7 @@ import pytest
 
 from tests.builders import write_payments_csv
 from vigil.indicators.catalogue import load_catalogue
+from vigil.network.resolution import KEPT, META_MODELS, RETRAIN_GROWTH, resolve_entities
 from vigil.pipeline.increment import META_LAST_SCAN
 from vigil.scan import scan
 from vigil.synth.generate import generate
@@ -43,12 +46,30 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     daily = root / "daily"
     scan([split.history], daily / "day0", workspace=daily / "vigil.duckdb")
     scan([split.recent], daily / "day1", workspace=daily / "vigil.duckdb")
-    return {"full": full / "vigil.duckdb", "daily": daily / "vigil.duckdb", "root": root}
+    return {
+        "full": full / "vigil.duckdb",
+        "daily": daily / "vigil.duckdb",
+        "root": root,
+        "day0": daily / "day0" / "summary.json",
+        "day1": daily / "day1" / "summary.json",
+    }
 
 
 def test_the_second_scan_into_a_workspace_is_an_increment(scanned: dict[str, Path]) -> None:
     assert _last_scan(scanned["daily"]) == "increment"
     assert _last_scan(scanned["full"]) == "full"
+
+
+def test_the_increment_scores_pairs_with_the_models_the_full_scan_trained(
+    scanned: dict[str, Path],
+) -> None:
+    """Training is most of resolution's time: a week's payments reuse what two years taught."""
+    full = json.loads(scanned["day0"].read_text())["entities"]
+    daily = json.loads(scanned["day1"].read_text())["entities"]
+    for kind in ("beneficiary", "sender"):
+        assert full[kind]["model"].startswith("trained"), full[kind]
+        assert not full[kind]["model"].endswith(KEPT), full[kind]
+        assert daily[kind]["model"] == f"{full[kind]['model']}; {KEPT}"
 
 
 @pytest.mark.parametrize("kind", ["sender", "beneficiary"])
@@ -143,3 +164,34 @@ def test_changed_parameters_make_the_next_scan_a_full_one(tmp_path: Path) -> Non
         catalogue=changed,
     )
     assert _last_scan(workspace) == "full"
+
+
+def test_a_kind_grown_by_more_than_a_tenth_is_trained_again(
+    scanned: dict[str, Path], tmp_path: Path
+) -> None:
+    workspace = tmp_path / "copy.duckdb"
+    shutil.copy(scanned["daily"], workspace)
+    with Workspace.open(workspace) as ws:
+        kept = json.loads(ws.meta_get(META_MODELS))
+        beneficiaries = kept["models"]["beneficiary"]["parties"]
+        kept["models"]["beneficiary"]["parties"] = int(beneficiaries / RETRAIN_GROWTH) - 1
+        ws.meta_set(META_MODELS, json.dumps(kept))
+        summary = resolve_entities(ws, reuse_models=True)
+        again = json.loads(ws.meta_get(META_MODELS))
+    assert summary.beneficiary.model == "trained"
+    assert summary.sender.model.endswith(KEPT)
+    assert again["models"]["beneficiary"]["parties"] == summary.beneficiary.parties
+
+
+def test_kept_models_that_cannot_be_read_are_trained_again(
+    scanned: dict[str, Path], tmp_path: Path
+) -> None:
+    workspace = tmp_path / "copy.duckdb"
+    shutil.copy(scanned["daily"], workspace)
+    with Workspace.open(workspace) as ws:
+        kept = json.loads(ws.meta_get(META_MODELS))
+        del kept["models"]["sender"]["parties"]  # e.g. written by an older Vigil
+        ws.meta_set(META_MODELS, json.dumps(kept))
+        summary = resolve_entities(ws, reuse_models=True)
+    assert summary.beneficiary.model == "trained"
+    assert summary.sender.model == "trained; name m from beneficiaries"

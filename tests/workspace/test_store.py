@@ -34,6 +34,8 @@ EXPECTED_PAYMENTS = {
     "source_row": "BIGINT",
     "payout_location": "VARCHAR",
     "beneficiary_phone": "VARCHAR",
+    "reporter": "VARCHAR",
+    "reporter_sender_id": "VARCHAR",
 }
 
 

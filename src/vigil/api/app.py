@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from vigil.api.router import router
 from vigil.api.service import REFRESH_SECONDS, Refresher, ScoringService
+from vigil.api.state import settle_memory
 from vigil.cases.store import default_database_url
 from vigil.errors import VigilError
 
@@ -43,6 +44,7 @@ def create_scoring_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settle_memory()
         refresher.start()
         yield
         refresher.stop()

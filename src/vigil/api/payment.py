@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vigil.geo import country_codes, currency_codes, main_time_zone
 from vigil.indicators.catalogue import Parameters
 from vigil.ingest.validate import AMOUNT_PATTERN, MAX_OFFSET_MINUTES, TS_PATTERN
-from vigil.schema import CHANNELS
+from vigil.schema import CHANNELS, SENDER_KEY_SEPARATOR
 
 Text = Field(min_length=1, max_length=512)
 _TS = re.compile(TS_PATTERN)
@@ -43,6 +43,11 @@ class PaymentIn(BaseModel):
     narrative: str | None = Field(default=None, max_length=2048)
     payout_location: str | None = Field(default=None, max_length=512)
     beneficiary_phone: str | None = Field(default=None, max_length=64)
+    reporter: str | None = Field(
+        default=None,
+        max_length=256,
+        description="FIU mode: the reporting institution; sender ids are unique within it",
+    )
     record: bool = False
 
     @field_validator("ts")
@@ -98,9 +103,23 @@ class PaymentIn(BaseModel):
             raise ValueError(f"unknown channel (expected one of {', '.join(CHANNELS)})")
         return value
 
+    @field_validator("reporter")
+    @classmethod
+    def _reporter(cls, value: str | None) -> str | None:
+        if value is not None and SENDER_KEY_SEPARATOR in value:
+            raise ValueError(f"contains {SENDER_KEY_SEPARATOR!r}, which a reporter may not")
+        return value or None
+
     @property
     def moment(self) -> datetime:
         return datetime.fromisoformat(self.ts)
+
+    @property
+    def sender_key(self) -> str:
+        """The sender as the workspace keys it (by reporter and id in FIU mode)."""
+        if self.reporter is None:
+            return self.sender_id
+        return f"{self.reporter}{SENDER_KEY_SEPARATOR}{self.sender_id}"
 
 
 @dataclass(frozen=True)

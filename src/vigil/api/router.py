@@ -42,12 +42,17 @@ class PartyOut(BaseModel):
     score: float | None  # null: a party the workspace has not seen yet
 
 
+class SenderOut(PartyOut):
+    # FIU mode: the reporter the payment named (left out of the answer when none was)
+    reporter: str | None = None
+
+
 class ScoreOut(BaseModel):
     txn_id: str
     score: float
     decision: Literal["allow", "review", "hold"]
     reasons: list[ReasonOut]
-    sender: PartyOut
+    sender: SenderOut
     beneficiary: PartyOut
 
 
@@ -193,6 +198,7 @@ _XML_BODY = {
 @router.post(
     "/score",
     response_model=ScoreOut,
+    response_model_exclude_unset=True,  # every field is always set but a sender's reporter
     responses={
         401: {"description": "no valid API key (checked before the body is read)"},
         413: {"description": f"a body over {MAX_BODY_BYTES >> 10} kB"},

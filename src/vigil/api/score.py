@@ -63,18 +63,18 @@ def score_payment(
     payment: PaymentIn, state: PartyState, params: Parameters, config: ScoringConfig
 ) -> ScoredPayment:
     facts = payment_facts(payment, params, amount_in_reporting(payment, state))
-    sender_score = state.sender(payment.sender_id)
+    sender_score = state.sender(payment.sender_key)
     known = state.beneficiary(payment.beneficiary_id)
     beneficiary_score, suspicious_payers = known if known is not None else (None, 0)
     reasons: list[Reason] = []
     weights = config.party_weights
     for kind, party_id, score, weight in (
-        ("sender", payment.sender_id, sender_score, weights.sender),
+        ("sender", payment.sender_key, sender_score, weights.sender),
         ("beneficiary", payment.beneficiary_id, beneficiary_score, weights.beneficiary),
     ):
         if score:
             reasons += _party_reasons(state, kind, party_id, weight * party_points(score))
-    known_pair = state.has_paid(payment.sender_id, payment.beneficiary_id)
+    known_pair = state.has_paid(payment.sender_key, payment.beneficiary_id)
     reasons += _payment_reasons(payment, facts, state, config, suspicious_payers, known_pair)
     points = sum(r.points for r in reasons)
     score = 1 - math.exp(-points)
@@ -93,7 +93,11 @@ def score_payment(
             for r in ordered
             if r.points > 0
         ],
-        sender={"party_id": payment.sender_id, "score": _shown(sender_score)},
+        sender={
+            "party_id": payment.sender_id,
+            **({"reporter": payment.reporter} if payment.reporter else {}),
+            "score": _shown(sender_score),
+        },
         beneficiary={"party_id": payment.beneficiary_id, "score": _shown(beneficiary_score)},
         known_pair=known_pair,
     )
@@ -162,6 +166,6 @@ def _payment_reasons(
         )
     if ("beneficiary", payment.beneficiary_id) in state.watchlisted:
         out.append(Reason("payment", "R17", "The beneficiary is on the watchlist.", p.watchlisted))
-    if ("sender", payment.sender_id) in state.watchlisted:
+    if ("sender", payment.sender_key) in state.watchlisted:
         out.append(Reason("payment", "R14", "The sender is on the watchlist.", p.watchlisted))
     return out

@@ -29,10 +29,11 @@ from rich.table import Table
 
 from vigil.errors import InputError
 from vigil.evaluation import metrics
-from vigil.schema import ALERT_COLUMNS, LABEL_COLUMNS, PARTY_KINDS
+from vigil.schema import ALERT_COLUMNS, LABEL_COLUMNS, PARTY_KINDS, SENDER_KEY_SEPARATOR
 
 _ROW = "__vigil_row__"  # 1-based data row of a file, for error messages
 _KEY = ("party_kind", "party_id")
+REPORTER = "reporter"  # FIU mode: senders are named by reporter and id
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,27 @@ def evaluate(alerts_path: Path, labels_path: Path) -> EvaluationReport:
     Raises :class:`vigil.errors.InputError` for a missing or unreadable file, a missing
     column, or a bad value (naming the file, the 1-based data row and the column).
     """
-    return evaluate_tables(read_alerts(Path(alerts_path)), read_labels(Path(labels_path)))
+    alerts, labels = read_alerts(Path(alerts_path)), read_labels(Path(labels_path))
+    _check_same_reporting(alerts, Path(alerts_path), labels, Path(labels_path))
+    return evaluate_tables(alerts, labels)
+
+
+def _check_same_reporting(
+    alerts: pl.DataFrame, alerts_path: Path, labels: pl.DataFrame, labels_path: Path
+) -> None:
+    """Both files name senders by reporter and id (FIU mode), or neither does: a sender id
+    alone is ambiguous when two reporters have a customer with that id."""
+    with_reporter = {
+        path: REPORTER in frame.columns
+        for path, frame in ((alerts_path, alerts), (labels_path, labels))
+    }
+    if len(set(with_reporter.values())) == 2:
+        has, lacks = sorted(with_reporter, key=lambda path: not with_reporter[path])
+        raise InputError(
+            f"{has} names each sender's reporter but {lacks} has no {REPORTER!r} column: "
+            "a sender id is unique only within its reporter, so the two cannot be matched "
+            "(scan with --reporter, or use the labels written with the reporters)"
+        )
 
 
 # --- reading (edge) ---------------------------------------------------------------------
@@ -201,9 +222,12 @@ def read_alerts(path: Path) -> pl.DataFrame:
     value is reported with its row rather than as a parser error. Extra columns are not
     read; ``indicators`` must be present but is not used.
     """
-    frame = _read_csv(path, ALERT_COLUMNS, ("party_kind", "party_id", "score", "rank"))
+    frame = _read_csv(
+        path, ALERT_COLUMNS, ("party_kind", "party_id", "score", "rank"), optional=(REPORTER,)
+    )
     _check_party_kind(frame, path)
     _check_not_empty(frame, path, "party_id")
+    frame = _with_reporter_key(frame)
     score = pl.col("score").str.strip_chars().cast(pl.Float64, strict=False)
     rank = pl.col("rank").str.strip_chars().cast(pl.Int64, strict=False)
     frame = frame.with_columns(score.alias("_score"), rank.alias("_rank"))
@@ -222,23 +246,49 @@ def read_alerts(path: Path) -> pl.DataFrame:
         lambda value: f"{value!r} is not a whole number",
     )
     _check_unique(frame, path)
+    reporter = [REPORTER] if REPORTER in frame.columns else []
     return frame.select(
-        "party_kind", "party_id", pl.col("_score").alias("score"), pl.col("_rank").alias("rank")
+        "party_kind",
+        "party_id",
+        pl.col("_score").alias("score"),
+        pl.col("_rank").alias("rank"),
+        *reporter,
     )
 
 
 def read_labels(path: Path) -> pl.DataFrame:
     """Read ``labels.csv``: ``party_kind, party_id, role``, all text, one row per party."""
-    frame = _read_csv(path, LABEL_COLUMNS, LABEL_COLUMNS)
+    frame = _read_csv(path, LABEL_COLUMNS, LABEL_COLUMNS, optional=(REPORTER,))
     _check_party_kind(frame, path)
     _check_not_empty(frame, path, "party_id")
     _check_not_empty(frame, path, "role")
+    frame = _with_reporter_key(frame)
     _check_unique(frame, path)
-    return frame.select(LABEL_COLUMNS)
+    return frame.select(*LABEL_COLUMNS, *([REPORTER] if REPORTER in frame.columns else []))
 
 
-def _read_csv(path: Path, required: Sequence[str], read: Sequence[str]) -> pl.DataFrame:
-    """The ``read`` columns of a CSV file as text, with a 1-based row number column."""
+def _with_reporter_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """FIU mode (a `reporter` column): a sender's party_id becomes reporter and id, as the
+    scan keys it, so that customer 1001 of two reporters are two parties; a beneficiary's
+    (an account, the same whoever reports it) stays as it is."""
+    if REPORTER not in frame.columns:
+        return frame
+    reporter = pl.col(REPORTER).fill_null("").str.strip_chars()
+    keyed = (pl.col("party_kind") == "sender") & (reporter != "")
+    return frame.with_columns(
+        pl.when(keyed)
+        .then(pl.concat_str(reporter, pl.lit(SENDER_KEY_SEPARATOR), pl.col("party_id")))
+        .otherwise(pl.col("party_id"))
+        .alias("party_id"),
+        reporter.alias(REPORTER),
+    )
+
+
+def _read_csv(
+    path: Path, required: Sequence[str], read: Sequence[str], optional: Sequence[str] = ()
+) -> pl.DataFrame:
+    """The ``read`` columns of a CSV file as text (and those of ``optional`` it has), with a
+    1-based row number column."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if not path.is_file():
@@ -254,7 +304,7 @@ def _read_csv(path: Path, required: Sequence[str], read: Sequence[str]) -> pl.Da
             )
         return pl.read_csv(
             path,
-            columns=list(read),
+            columns=[*read, *(column for column in optional if column in header)],
             infer_schema=False,
             row_index_name=_ROW,
             row_index_offset=1,

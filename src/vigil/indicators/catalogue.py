@@ -157,20 +157,33 @@ class Catalogue(Frozen):
     scoring: dict[PartyKind, KindScoring]
     indicators: list[Indicator]
     typologies: list[Typology] = []
+    # Indicators over the cross-institution signals of `vigil share import`: not evaluated by
+    # a scan, whose features lack them; `with_collaboration()` adds them.
+    collaboration: list[Indicator] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
         seen: set[tuple[str, str]] = set()
-        for ind in self.indicators:
+        for ind in [*self.indicators, *self.collaboration]:
             key = (ind.party, ind.id)
             if key in seen:
                 raise ValueError(f"indicator {ind.id} is defined twice for {ind.party}s")
             seen.add(key)
-        for ind in self.indicators:
+        for ind in [*self.indicators, *self.collaboration]:
             unknown = [r for r in ind.requires_any if (ind.party, r) not in seen]
             if unknown:
                 raise ValueError(f"indicator {ind.id} requires unknown {', '.join(unknown)}")
         return self
+
+    def with_collaboration(self) -> Catalogue:
+        """This catalogue with its cross-institution indicators among those evaluated."""
+        return Catalogue.model_validate(
+            {
+                **self.model_dump(),
+                "indicators": [i.model_dump() for i in [*self.indicators, *self.collaboration]],
+                "collaboration": [],
+            }
+        )
 
     def typologies_for(self, kind: str) -> list[Typology]:
         return [t for t in self.typologies if t.party == kind]

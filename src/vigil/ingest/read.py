@@ -53,6 +53,7 @@ class InputFile:
     read_path: Path | None = None  # what DuckDB reads when it is not `path` (a conversion)
     row_column: str | None = None  # a converted file's own row numbers
     rejects: Path | None = None  # Parquet of rows a converter rejected (row, column, reason)
+    reporter: str | None = None  # --reporter: the institution that reported every row
 
     @property
     def reads(self) -> Path:
@@ -233,6 +234,11 @@ def source_sql(source: InputFile, index: int) -> str:
                 value = amount_sql(value, layout)
             elif column == "ts":
                 value = ts_sql(value, layout)
+        if column == "reporter" and source.reporter is not None:
+            # --reporter fills the rows that name none; a row naming another reporter keeps
+            # its own, and ingest stops on it (check_reporters)
+            flag = sql_string(source.reporter)
+            value = flag if value == "NULL" else f"coalesce(NULLIF(trim({value}), ''), {flag})"
         selected.append(f"{value} AS {column}")
     if source.extra:
         pairs = ", ".join(f"{sql_string(key)}, {names[pos]}" for key, pos in source.extra)

@@ -31,7 +31,7 @@ from vigil.ingest.read import (
 )
 from vigil.ingest.records import check_every_record_read, count_records, restore_raw_records
 from vigil.ingest.validate import CHANGED_REASON, Check, TimeRange, checked_sql, row_checks
-from vigil.schema import CANONICAL_ORDER, OPTIONAL_COLUMNS
+from vigil.schema import CANONICAL_ORDER, OPTIONAL_COLUMNS, sender_key_sql
 from vigil.workspace.store import PAYMENTS_COLUMNS, Workspace
 
 # Quarantine columns: where and why, then every canonical column as read, then what else
@@ -100,6 +100,7 @@ def ingest(
     account_holder: str = "auto",
     max_quarantine_share: float | None = None,
     max_name_length: int | None = 200,
+    reporters: Sequence[str | None] | None = None,
 ) -> IngestResult:
     """Read, check and convert `inputs` into `workspace.payments`; rejected rows go to
     `quarantine_path`. Raises InputError (unreadable file, missing required column) or
@@ -109,7 +110,8 @@ def ingest(
     its content (`account_holder` says which side a camt statement's owner is). When more
     than `max_quarantine_share` of the rows read would be quarantined, nothing is ingested:
     QuarantineError with the main reasons (quarantine.csv is still written). Names longer
-    than `max_name_length` characters are ingested with a warning."""
+    than `max_name_length` characters are ingested with a warning. `reporters` (FIU mode):
+    the reporting institution of each input, in order (None: the file's own column)."""
     if not inputs:
         raise InputError("no input files given")
     if account_holder not in {"sender", "beneficiary", "auto"}:
@@ -128,6 +130,7 @@ def ingest(
             Path(scratch),
             layout=layout,
             account_holder=account_holder,  # type: ignore[arg-type]
+            reporters=reporters,
         )
         result = _ingest_sources(
             workspace,
@@ -290,6 +293,7 @@ class _Run:
             row_views.append(rows)
             reject_views.extend(rejects)
         self._create("vigil_rows", " UNION ALL ".join(row_views), view=True)
+        self._check_reporters()
         if reject_views:
             self._create("vigil_rejected", " UNION ALL ".join(reject_views))
         else:
@@ -298,6 +302,26 @@ class _Run:
                 "SELECT 0 AS file_idx, CAST(0 AS BIGINT) AS row, '' AS bad_column, '' AS reason, "
                 "'' AS raw_line WHERE false",
             )
+
+    def _check_reporters(self) -> None:
+        """InputError when a file's own `reporter` column names another reporter than the
+        --reporter given for it: one of the two is wrong, and guessing which would put a
+        customer under another institution's ids."""
+        for index, source in enumerate(self.sources):
+            if source.reporter is None:
+                continue
+            found = self.con.execute(
+                "SELECT row, reporter FROM vigil_rows WHERE file_idx = ? AND reporter <> ? "
+                "ORDER BY row LIMIT 1",
+                [index, source.reporter],
+            ).fetchall()
+            if found:
+                row, named = found[0]
+                raise InputError(
+                    f"{source.label}: row {row}, column 'reporter': {named!r} differs from "
+                    f"--reporter {source.reporter!r} given for this file (drop the flag or "
+                    "fix the column)"
+                )
 
     def _stage_file(self, index: int, source: InputFile) -> tuple[str, list[str]]:
         """Stage one file's rows (checked) in a temp table; SQL of its rows and rejects."""
@@ -394,8 +418,10 @@ class _Run:
                 *(
                     f"p.{c} = v.{c}"
                     for c in CANONICAL_ORDER
-                    if c not in {"txn_id", "ts", "amount", *OPTIONAL_COLUMNS}
+                    if c not in {"txn_id", "ts", "amount", "sender_id", *OPTIONAL_COLUMNS}
                 ),
+                # the workspace keys a reported sender by reporter and id
+                "coalesce(p.reporter_sender_id, p.sender_id) = v.sender_id",
                 *(f"p.{c} IS NOT DISTINCT FROM NULLIF(v.{c}, '')" for c in OPTIONAL_COLUMNS),
             ]
         )
@@ -525,6 +551,16 @@ ORDER BY q.file_idx, q.row"""
 
     def insert(self) -> int:
         first, last = self.rates.years
+        # Sender ids are keyed by reporter only when some row names one: a plain copy of
+        # the column otherwise, so a scan without reporters stores (and scores) exactly
+        # what it always did (with the CASE on every scan, one float in alerts.json of a
+        # generated population differed in its last digit).
+        reported = self.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM vigil_rows WHERE NULLIF(reporter, '') IS NOT NULL)"
+        ).fetchall()[0][0]
+        sender_id = (
+            sender_key_sql("NULLIF(r.reporter, '')", "r.sender_id") if reported else "r.sender_id"
+        )
         values = {
             "txn_id": "r.txn_id",
             "ts_utc": "r.ts_utc",
@@ -535,6 +571,11 @@ ORDER BY q.file_idx, q.row"""
             "narrative": "NULLIF(r.narrative, '')",
             "payout_location": "NULLIF(r.payout_location, '')",
             "beneficiary_phone": "NULLIF(r.beneficiary_phone, '')",
+            "sender_id": sender_id,
+            "reporter": "NULLIF(r.reporter, '')",
+            "reporter_sender_id": (
+                "CASE WHEN NULLIF(r.reporter, '') IS NOT NULL THEN r.sender_id END"
+            ),
             "amount_reporting": "CAST(r.amount_value AS DOUBLE) * x.factor",
             "extra": "r.extra",
             "source_file": "f.file",

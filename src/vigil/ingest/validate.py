@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from vigil.geo import country_codes, currency_codes
-from vigil.schema import CANONICAL_ORDER, CHANNELS, REQUIRED_COLUMNS
+from vigil.schema import CANONICAL_ORDER, CHANNELS, REQUIRED_COLUMNS, SENDER_KEY_SEPARATOR
 
 # ISO 8601 date-time with an offset: 2023-02-03T11:42:10+01:00, …10.5-0500, …10Z, 11:42+01.
 # (A space instead of the T is accepted, as DuckDB and many exports write it.)
@@ -32,7 +32,7 @@ MAX_OFFSET_MINUTES = 14 * 60
 
 # Ids name parties: one padded with blanks would be another party, one of megabytes a
 # denial of service on every page that shows it.
-ID_COLUMNS: tuple[str, ...] = ("txn_id", "sender_id", "beneficiary_id")
+ID_COLUMNS: tuple[str, ...] = ("txn_id", "sender_id", "beneficiary_id", "reporter")
 MAX_ID_LENGTH = 256
 ID_BLANKS = " \t\r\n"
 # Control characters break XML reports (lxml refuses them) and terminals. Free text may keep
@@ -174,6 +174,12 @@ def row_checks(
             f"NOT {_matches('currency', _one_of(fx_currencies))}",
         ),
         Check(
+            "reporter",
+            f"contains {SENDER_KEY_SEPARATOR!r} (a reporter's name may not: it separates the "
+            "reporter from its sender ids)",
+            f"contains(reporter, '{SENDER_KEY_SEPARATOR}')",
+        ),
+        Check(
             "channel",
             f"unknown channel (expected one of {', '.join(CHANNELS)})",
             f"channel NOT IN {_in_list(CHANNELS)}",  # a short list: IN is fastest
@@ -205,7 +211,7 @@ def checked_sql(source_sql: str, checks: tuple[Check, ...], keep: Iterable[str] 
     return f"""
 SELECT {passed}txn_id, ts, sender_id, sender_name, sender_country, beneficiary_id,
     beneficiary_name, beneficiary_country, beneficiary_city, amount, currency, channel,
-    narrative, payout_location, beneficiary_phone, extra,
+    narrative, payout_location, beneficiary_phone, reporter, extra,
     CAST(CASE
         {case}
         ELSE 0 END AS UTINYINT) AS check_id,

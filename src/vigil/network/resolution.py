@@ -7,15 +7,19 @@ workspace's own connection) scores pairs of parties that share a blocking key (n
 or a distinctive payer / payee in common) on:
 - identity attributes: name, country and, for beneficiaries, city;
 - behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
-  in common, which counts only under names alike (relatives share payers too), and churn
-  (one account stops as the other starts). Where names cannot decide (a few hundred name
-  pairs cover most people of a country), this is the evidence.
+  in common (most of them, three or more, two, one), which counts only under names alike
+  (one name written another way, whose initials fit: relatives share payers too), and
+  churn (one account stops as the other starts). Where names cannot decide (a few hundred
+  name pairs cover most people of a country), this is the evidence.
+The payments are read once, folded per sender, beneficiary and the names they were paid
+under (resolution_model.payment_summary_sql); both kinds are resolved from that.
 
 The model is trained without labels (resolution_training): u by random sampling, m and
 the chance that two parties match by expectation maximisation on beneficiaries (name and
 city), the behavioural m and u by a second pass among namesakes; senders, with a name
-only, borrow the name's m and take the behavioural u from namesake pairs. Exact names
-weigh by how common they are in the country (resolution_model.frequency_sql). A kind with
+only, borrow the name's m and take the behavioural u from namesake pairs. A name, exact
+or written another way, weighs by how common it is in the country
+(resolution_model.frequency_sql); more payers in common never weigh less than fewer. A kind with
 too few parties to train uses the config's priors. Pairs at or above the threshold are
 linked, except an initial that fits two unlinked people and pairs an analyst rejected
 ("not the same person", from the case store); connected components are the entities.
@@ -31,10 +35,13 @@ Tables written (each party exactly once in its kind's entity table):
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +62,10 @@ from vigil.network.resolution_model import (
     namesake_levels_sql,
     parties_sql,
     party_records_sql,
+    payment_summary_sql,
 )
 from vigil.network.resolution_training import (
+    COUNTERPART_ORDER,
     Model,
     em_block_pairs_sql,
     linker_for,
@@ -69,6 +78,14 @@ from vigil.workspace.store import quote_identifier
 logger = logging.getLogger(__name__)
 
 SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working tables
+SUMMARY = "payment_summary"  # the payments folded per sender, beneficiary and names
+# The trained models of the last full scan (workspace meta), which an increment reuses.
+META_MODELS = "resolution_models"
+MODEL_MODULES = ("resolution.py", "resolution_model.py", "resolution_training.py")
+KEPT = "kept from the last full scan"  # said of a reused model in the scan's summary
+# A kept model is trained again once its kind has grown by a tenth since: what it learnt of
+# names and behaviour would otherwise drift from the data over months of increments.
+RETRAIN_GROWTH = 1.1
 ENTITY_COLUMNS = {
     "party_id": "VARCHAR",
     "entity_id": "VARCHAR",
@@ -95,7 +112,8 @@ class KindResolution:
     links: int  # pairs linked at the threshold
     seconds: float
     model: str  # "trained" (for senders: "trained; name m from beneficiaries"), "priors"
-    # (too few parties to train, or training failed), "none" (fewer than 2 parties)
+    # (too few parties to train, or training failed), "none" (fewer than 2 parties); an
+    # increment's reused model adds "; kept from the last full scan"
     rejected_links: int = 0  # links dropped because an analyst rejected a merge
 
 
@@ -114,22 +132,106 @@ def resolve_entities(
     *,
     config: Path | None = None,
     rejected: Iterable[tuple[str, str, str]] = (),
+    reuse_models: bool = False,
 ) -> ResolutionSummary:
     """Resolve beneficiaries and senders to persons; write `beneficiary_entities`,
     `sender_entities` and `entity_links` to the workspace, replacing earlier ones.
+
+    The trained models are kept in the workspace. `reuse_models` (a daily increment) scores
+    the pairs with the kept ones instead of training again, where the configuration and
+    the model code are those they were trained with and the kind has not grown by more
+    than a tenth since: training is most of the stage's time, and a week's payments barely
+    move what it learns from two years'.
 
     `rejected`: (party_kind, party_id, other_id) of merges an analyst rejected ("not the
     same person", from the case store): those two parties end in different entities."""
     settings = load_resolution_config(config)
     _quiet_splink()
+    digest = _model_digest(settings)
+    kept = _kept_models(ws, digest) if reuse_models else {}
     workspace = quote_identifier(_database(ws.con))
     with _scratch(ws.con) as cursor:
         _register_rejected(cursor, rejected)
         payments = f"{workspace}.main.payments"
-        beneficiaries, model = _resolve_kind(cursor, BENEFICIARY, payments, settings)
-        senders, _ = _resolve_kind(cursor, SENDER, payments, settings, borrowed=model)
+        cursor.execute(f"CREATE OR REPLACE TABLE {SUMMARY} AS {payment_summary_sql(payments)}")
+        beneficiaries, model = _resolve_kind(
+            cursor, BENEFICIARY, SUMMARY, settings, kept=kept.get(BENEFICIARY.kind)
+        )
+        senders, sender_model = _resolve_kind(
+            cursor,
+            SENDER,
+            SUMMARY,
+            settings,
+            borrowed=model,
+            kept=kept.get(SENDER.kind),
+            reporters=_reporters(cursor, payments),
+        )
         _store(cursor, workspace)
+    trained = {
+        kind.kind: (m, figures.parties)
+        for kind, m, figures in (
+            (BENEFICIARY, model, beneficiaries),
+            (SENDER, sender_model, senders),
+        )
+        if m is not None and m.trained and KEPT not in m.source
+    }
+    models = _models_json({**kept, **trained})
+    ws.meta_set(META_MODELS, json.dumps({"digest": digest, "models": models}))
     return ResolutionSummary(settings.threshold, beneficiaries, senders)
+
+
+def _model_digest(settings: ResolutionConfig) -> str:
+    """The configuration and the code a model was trained with."""
+    digest = hashlib.sha256(settings.model_dump_json().encode())
+    for module in MODEL_MODULES:
+        digest.update(resources.files("vigil.network").joinpath(module).read_bytes())
+    return digest.hexdigest()
+
+
+def _models_json(models: dict[str, tuple[Model, int]]) -> dict[str, Any]:
+    return {
+        kind: {
+            "probability_two_random_records_match": m.probability_two_random_records_match,
+            "levels": [[c, level, mu[0], mu[1]] for (c, level), mu in m.levels.items()],
+            "source": m.source,
+            "parties": parties,
+        }
+        for kind, (m, parties) in models.items()
+    }
+
+
+def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
+    """The trained models the workspace keeps, with the parties each was trained on, where
+    `digest` is theirs; none where they cannot be read (then the scan trains)."""
+    raw = ws.meta_get(META_MODELS)
+    try:
+        kept = json.loads(raw) if raw else {}
+        if kept.get("digest") != digest:
+            return {}
+        return {
+            kind: (
+                Model(
+                    float(m["probability_two_random_records_match"]),
+                    {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
+                    str(m["source"]),
+                ),
+                int(m["parties"]),
+            )
+            for kind, m in kept["models"].items()
+        }
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.warning("entity resolution: the kept models cannot be read; training again")
+        return {}
+
+
+def _reporters(cursor: duckdb.DuckDBPyConnection, payments: str) -> str | None:
+    """FIU mode: each sender's reporter (a relation of party_id, reporter); None outside it."""
+    found = cursor.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {payments} WHERE reporter IS NOT NULL)"
+    ).fetchall()[0][0]
+    if not found:
+        return None
+    return f"SELECT DISTINCT sender_id AS party_id, reporter FROM {payments}"
 
 
 def _register_rejected(
@@ -202,19 +304,21 @@ def _scratch(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
 def _resolve_kind(
     cursor: duckdb.DuckDBPyConnection,
     kind: PartyKind,
-    payments: str,
+    summary: str,
     config: ResolutionConfig,
     *,
     borrowed: Model | None = None,
+    kept: tuple[Model, int] | None = None,
+    reporters: str | None = None,
 ) -> tuple[KindResolution, Model | None]:
-    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too."""
+    """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too
+    (`kept`, a trained one, instead of training). `summary`: the payments folded by
+    payment_summary_sql; `reporters` (FIU mode, senders): each party's reporter."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
     behaviour = f"{kind.kind}_behaviour"
-    cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, payments)}")
-    cursor.execute(
-        f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, payments, config)}"
-    )
+    cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, summary)}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, summary, config)}")
     cursor.execute(
         f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, behaviour, config)}"
     )
@@ -227,7 +331,7 @@ def _resolve_kind(
     )
     model = None
     if parties >= 2 and config.enabled:
-        model = _link(cursor, kind, records, edges, parties, config, borrowed)
+        model = _link(cursor, kind, records, edges, parties, config, borrowed, kept, reporters)
     rejected = _respect_rejections(cursor, kind, names, edges)
     entities = cursor.execute(
         f"SELECT count(DISTINCT entity_id) FROM {kind.kind}_entities"
@@ -290,12 +394,19 @@ def _link(
     parties: int,
     config: ResolutionConfig,
     borrowed: Model | None,
+    kept: tuple[Model, int] | None = None,
+    reporters: str | None = None,
 ) -> Model:
-    """Score blocked pairs with the trained (or prior) model; keep those at the threshold."""
+    """Score blocked pairs with the trained (or prior) model; keep those at the threshold.
+    `reporters` (FIU mode, senders): each party's reporter, for namesake_levels_sql."""
     db_api = DuckDBAPI(cursor)
     frame = db_api.register(records, table_name=f"{kind.kind}_input")
     model, frequencies = prior_model(config, parties), {}
-    if parties < config.training.min_parties:
+    if kept is not None and parties <= kept[1] * RETRAIN_GROWTH:
+        # Term frequencies are the data's, counted again; the m, u and prior are kept.
+        model = replace(kept[0], source=f"{kept[0].source}; {KEPT}")
+        frequencies = _frequencies(cursor, db_api, kind, records)
+    elif parties < config.training.min_parties:
         logger.info(
             "entity resolution of %s parties: %d, fewer than %d to train on; "
             "using the configured priors",
@@ -307,16 +418,7 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = (
-                {  # the u of a kind without city (see resolution_training)
-                    (comparison, level): share
-                    for comparison, level, share in cursor.execute(
-                        namesake_levels_sql(kind, records)
-                    ).fetchall()
-                }
-                if not kind.city_column
-                else {}
-            )
+            namesakes = _namesake_shares(cursor, kind, records, reporters)
             model = train(
                 frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
             )
@@ -325,7 +427,7 @@ def _link(
                 "entity resolution of %s parties: training failed (%s); "
                 "using the configured priors",
                 kind.kind,
-                type(error).__name__,
+                f"{type(error).__name__}: {error}",
             )
             model, frequencies = prior_model(config, parties), {}
     linker = linker_for(frame, kind, config, model, frequencies)
@@ -342,6 +444,23 @@ def _link(
     db_api.delete_tables_created_by_splink_from_db()
     _drop_ambiguous_initials(cursor, edges)
     return model
+
+
+def _namesake_shares(
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, records: str, reporters: str | None
+) -> dict[tuple[str, str], float]:
+    """(comparison, level) -> share of namesake pairs at that behavioural level: the u
+    where EM cannot tell (see resolution_training). A counterparts-in-common level none
+    of n pairs shows gets 1 / (n + 1): rare, but not impossible. (Namesakes never reach
+    "under names that differ", nor need to: that level keeps its prior.)"""
+    rows = cursor.execute(namesake_levels_sql(kind, records, reporters)).fetchall()
+    shares = {(comparison, level): share for comparison, level, share, _ in rows}
+    pairs = {comparison: n for comparison, _, _, n in rows}
+    if kind.counterparts in pairs:
+        for level in COUNTERPART_ORDER:
+            unseen = 1 / (pairs[kind.counterparts] + 1)
+            shares.setdefault((kind.counterparts, level), unseen)
+    return shares
 
 
 def _frequencies(

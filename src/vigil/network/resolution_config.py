@@ -66,6 +66,7 @@ class CountryPriors(_Comparison):
 
 
 class CounterpartPriors(_Comparison):
+    most: LevelPrior
     many: LevelPrior
     several: LevelPrior
     one: LevelPrior

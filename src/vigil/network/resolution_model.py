@@ -75,6 +75,19 @@ class Comparison:
         return len(keys) - 1 - keys.index(key)
 
 
+# An extra name is a later given name or a middle name: the longer name's first word is in
+# the shorter ("Maria Luisa Cruz" and "Maria Cruz", not "Wayne Steven White" and "Steven
+# White"). "Juan Cruz Jr." is not "Juan Cruz" with an extra name: father and son.
+SUFFIXES = "['jr', 'sr', 'ii', 'iii', 'iv']"
+# The first letters of one name's words are all among the other's: "Maria S. Cruz" and
+# "Maria Cruz" fit, "C. De Leon" and "J. De Leon" (two people of one family) do not.
+_INITIALS_FIT = (
+    "(list_has_all(initial_set_l, initial_set_r) OR list_has_all(initial_set_r, initial_set_l))"
+)
+
+# The alike-name levels weigh by how common the name is, as the exact level does: for a
+# pair, the more common of the two names ("Peter White" beside "Peter Michael White",
+# "J. Smith" beside "John Smith": an initial stands for any name with that letter).
 NAME = Comparison(
     "name",
     "name_sorted_l IS NULL OR name_sorted_r IS NULL",
@@ -88,7 +101,8 @@ NAME = Comparison(
         Level(
             "same_apart_from_initials",
             "same name apart from a middle initial",
-            "name_core_l = name_core_r",
+            f"name_core_l = name_core_r AND {_INITIALS_FIT}",
+            tf_column="name_in_country",
         ),
         Level(
             "one_letter_apart",
@@ -97,19 +111,26 @@ NAME = Comparison(
             # (one edit apart implies a Jaro-Winkler of at least 0.83 from 4 letters on)
             "abs(length(name_core_l) - length(name_core_r)) <= 1 "
             "AND jaro_winkler_similarity(name_core_l, name_core_r) >= 0.8 "
-            "AND damerau_levenshtein(name_core_l, name_core_r) <= 1",
+            f"AND damerau_levenshtein(name_core_l, name_core_r) <= 1 AND {_INITIALS_FIT}",
+            tf_column="name_in_country",
         ),
         Level(
             "initial_for_given_name",
             "a name written as its initial",
             "initials_l = initials_r AND len(core_l) > 0 AND len(core_r) > 0 "
             "AND (list_has_all(tokens_l, core_r) OR list_has_all(tokens_r, core_l))",
+            tf_column="name_in_country",
         ),
         Level(
             "extra_name",
             "one has an extra given or middle name",
             "len(core_l) >= 2 AND len(core_r) >= 2 "
-            "AND (list_has_all(core_l, core_r) OR list_has_all(core_r, core_l))",
+            "AND ((list_has_all(core_l, core_r) AND list_has_all(initial_set_l, initial_set_r) "
+            "AND list_contains(tokens_r, tokens_l[1])) "
+            "OR (list_has_all(core_r, core_l) AND list_has_all(initial_set_r, initial_set_l) "
+            "AND list_contains(tokens_l, tokens_r[1]))) "
+            f"AND list_has_any(tokens_l, {SUFFIXES}) = list_has_any(tokens_r, {SUFFIXES})",
+            tf_column="name_in_country",
         ),
         Level(
             "very_similar",
@@ -177,6 +198,12 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
         (
+            Level(
+                "most",
+                f"most {word} in common (two or more, at least half of one side)",
+                f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
+                f"len(counterparts_r)) AND {alike}",
+            ),
             Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
             Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
             Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
@@ -261,23 +288,40 @@ def _place_sql(column: str) -> str:
     return f"nullif(trim(regexp_replace({text}, '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')), '')"
 
 
-def parties_sql(kind: PartyKind, payments: str) -> str:
+def payment_summary_sql(payments: str) -> str:
+    """`payments` folded to one row per sender, beneficiary and the identity attributes
+    they were paid under: how many payments, the first and the last. Every later step of
+    resolution reads this (one pass over the payments for both kinds of party)."""
+    return f"""
+        SELECT sender_id, sender_name, sender_country, beneficiary_id, beneficiary_name,
+               beneficiary_country, beneficiary_city, count(*) AS payments,
+               CAST(floor(epoch(min(ts_utc)) / 86400) AS INTEGER) AS first_day,
+               CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
+        FROM {payments}
+        GROUP BY ALL
+    """
+
+
+def parties_sql(kind: PartyKind, summary: str) -> str:
     """Each party once, as its payments show it most often: name, country, city (ties go
-    to the first in text order, so the choice is the same on every run)."""
+    to the first in text order, so the choice is the same on every run). `summary`: the
+    `payment_summary_sql` table."""
     city = kind.city_column or "NULL"
     return f"""
         SELECT {kind.id_column} AS party_id, {kind.name_column} AS name,
                {kind.country_column} AS country, {city} AS city
-        FROM {payments}
+        FROM {summary}
         GROUP BY 1, 2, 3, 4
         QUALIFY row_number() OVER (
-            PARTITION BY party_id ORDER BY count(*) DESC, name, country, city NULLS LAST) = 1
+            PARTITION BY party_id ORDER BY sum(payments) DESC, name, country, city NULLS LAST
+        ) = 1
         ORDER BY party_id
     """
 
 
-def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> str:
-    """Each party's payment behaviour, for the behavioural comparisons and blocking:
+def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> str:
+    """Each party's payment behaviour, for the behavioural comparisons and blocking
+    (`summary`: the `payment_summary_sql` table):
     - `counterparts`: its distinctive payers (payees), sorted: those who pay (are paid by)
       at most `behaviour.max_counterpart_parties` parties of its kind, at most
       `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
@@ -287,8 +331,9 @@ def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> s
     return f"""
         WITH pairs AS (
             SELECT {kind.id_column} AS party_id, {kind.counterpart_column} AS counterpart,
-                   count(*) AS payments
-            FROM {payments} GROUP BY 1, 2
+                   sum(payments) AS payments, min(first_day) AS first_day,
+                   max(last_day) AS last_day
+            FROM {summary} GROUP BY 1, 2
         ),
         spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),
         listed AS (
@@ -304,10 +349,8 @@ def behaviour_sql(kind: PartyKind, payments: str, config: ResolutionConfig) -> s
             FROM listed GROUP BY party_id
         ),
         days AS (
-            SELECT {kind.id_column} AS party_id,
-                   CAST(floor(epoch(min(ts_utc)) / 86400) AS INTEGER) AS first_day,
-                   CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
-            FROM {payments} GROUP BY 1
+            SELECT party_id, min(first_day) AS first_day, max(last_day) AS last_day
+            FROM pairs GROUP BY 1
         )
         SELECT party_id, counterparts, first_day, last_day
         FROM days LEFT JOIN lists USING (party_id)
@@ -338,6 +381,8 @@ def party_records_sql(
                    list_sort(list_filter(tokens, lambda t: length(t) > 1)) AS core,
                    array_to_string(list_sort(list_transform(tokens, lambda t: left(t, 1))), '')
                        AS initials,
+                   list_sort(list_distinct(list_transform(tokens, lambda t: left(t, 1))))
+                       AS initial_set,
                    tokens[-1] AS surname_guess
             FROM tokenised
         ),
@@ -455,10 +500,12 @@ def frequency_sql(records: str, column: str) -> str:
 
 def frequency_columns(kind: PartyKind) -> tuple[str, ...]:
     return tuple(
-        level.tf_column
-        for comparison in comparisons_for(kind)
-        for level in comparison.levels
-        if level.tf_column
+        dict.fromkeys(
+            level.tf_column
+            for comparison in comparisons_for(kind)
+            for level in comparison.levels
+            if level.tf_column
+        )
     )
 
 
@@ -538,17 +585,26 @@ _PAIR_COLUMNS = (
     "name_core",
     "name_sorted",
     "initials",
+    "initial_set",
     "core",
     "tokens",
 )
 
 
-def namesake_levels_sql(kind: PartyKind, records: str) -> str:
+def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = None) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
-    the behavioural comparisons: (comparison, level, share). At most NAMESAKES_PER_NAME
-    parties of a name take part, so the pairs stay bounded."""
+    the behavioural comparisons: (comparison, level, share, pairs compared). At most
+    NAMESAKES_PER_NAME parties of a name take part, so the pairs stay bounded.
+
+    `reporters` (FIU mode: a relation of party_id, reporter) pairs namesakes only within one
+    reporter: across reporters most namesakes are one customer of two institutions, the
+    very pairs to find, and counting their payees in common as what namesakes share would
+    turn that evidence against them."""
+    reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
+    join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
     drawn = (
-        f"SELECT * FROM {records} WHERE namesake_key IS NOT NULL QUALIFY row_number() "
+        f"SELECT c.*, {reporter} AS namesake_reporter FROM {records} c{join} "
+        f"WHERE namesake_key IS NOT NULL QUALIFY row_number() "
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
@@ -561,7 +617,7 @@ def namesake_levels_sql(kind: PartyKind, records: str) -> str:
         selects.append(
             f"SELECT '{comparison.name}' AS comparison, "
             f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
-            f"count(*) / sum(count(*)) OVER () AS share "
+            f"count(*) / sum(count(*)) OVER () AS share, sum(count(*)) OVER () AS pairs "
             f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
         )
     return f"""
@@ -569,6 +625,7 @@ def namesake_levels_sql(kind: PartyKind, records: str) -> str:
         pairs AS (
             SELECT {columns} FROM drawn l JOIN drawn r
             ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
+                AND l.namesake_reporter IS NOT DISTINCT FROM r.namesake_reporter
         )
         {" UNION ALL ".join(selects)}
         ORDER BY ALL

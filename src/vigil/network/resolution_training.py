@@ -20,6 +20,12 @@
   (far rarer). The first pass leaves behaviour out: relatives share a surname, a city
   and the payer who supports them, and would pass for one person. Senders keep the
   behavioural m of the priors and take u as the share among namesake pairs.
+  Where that EM pass fails (a level's u driven to zero: too few namesakes), a second pass
+  trains m alone with u at the priors; where that fails too, u comes from the namesake
+  pairs (never below the prior). The top level, "most payers in common", keeps the
+  prior's u (two in a million) where training gives more: the namesakes who reach it are
+  mostly one person's accounts, and training floors u at MIN_PROBABILITY.
+- Counterpart levels are made monotone: more in common never weighs less than fewer.
 - Country's m stays the prior: every scored pair shares a country by blocking.
 A level the data never showed keeps its prior; no trained value goes below
 MIN_PROBABILITY, so one unseen level cannot veto a pair on its own.
@@ -111,7 +117,7 @@ def linker_for(
     """A linker on the party records with the within-country term frequencies; without
     `behaviour`, on the identity attributes only."""
     settings = splink_settings(kind, config, model, behaviour=behaviour)
-    linker = Linker(frame, settings, log_level=None)
+    linker = Linker(frame, settings, log_level=None, validate_settings=False)
     for column, table in frequencies.items():
         linker.table_management.register_term_frequency_lookup(table, column)
     return linker
@@ -172,21 +178,78 @@ def train(
             behaviour = _behaviour_levels(
                 frame, kind, config, parties, frequencies, Model(chance, levels)
             )
-        except ValueError as error:  # too few namesakes: EM drove a level's u to zero
-            logger.info(
-                "entity resolution of %s parties: behaviour not trained (%s); priors apply",
-                kind.kind,
-                type(error).__name__,
-            )
-            behaviour = {}
+            # Among namesakes, "most payers in common" is nearly always one person: EM's u
+            # there is the floor of what so few non-matches can show, not an estimate; the
+            # prior's (lower) stands.
+            top = (kind.counterparts, COUNTERPART_ORDER[-1])
+            if top in behaviour and behaviour[top][1] is not None:
+                prior_u = getattr(getattr(config.priors, top[0]), top[1]).u
+                behaviour[top] = (behaviour[top][0], min(behaviour[top][1], prior_u))
+        except ValueError:  # too few namesakes: EM drove a level's u to zero
+            try:  # m alone, u held at the priors
+                behaviour = _behaviour_levels(
+                    frame, kind, config, parties, frequencies, Model(chance, levels), fix_u=True
+                )
+            except ValueError as error:
+                logger.info(
+                    "entity resolution of %s parties: behaviour not trained by EM (%s); "
+                    "u from namesake pairs, m from the priors",
+                    kind.kind,
+                    type(error).__name__,
+                )
+                behaviour = _namesake_levels(config, namesakes)
     else:
         # Senders: no city to tell one customer from a namesake by, so EM cannot separate
-        # them; m stays the prior and u is the share among namesakes (an upper bound:
-        # the namesakes include the customers under two ids). A level no namesake pair
-        # shows keeps its prior u.
-        behaviour = {key: (None, share) for key, share in (namesakes or {}).items() if share}
+        # them; m stays the prior and u is the share among namesakes.
+        behaviour = _namesake_levels(config, namesakes)
     levels.update(behaviour)
-    return Model(chance, levels, source)
+    return Model(chance, _monotone(levels, kind, config), source)
+
+
+def _namesake_levels(
+    config: ResolutionConfig, namesakes: dict[tuple[str, str], float] | None
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """The behavioural levels' u from namesake pairs, m the prior's. The share among
+    namesakes may raise a level's u above the prior (a population where namesakes often
+    share payees), never lower it: measured on namesakes drawn across a whole country, it
+    misses the small businesses and families whose customers share a payee, and a false
+    merge ties an innocent person to whoever the other account pays. The top level
+    ("most ... in common") keeps the prior: the namesakes who reach it are mostly one
+    person's two accounts. A level no namesake pair shows keeps its prior u."""
+    top = COUNTERPART_ORDER[-1]
+    out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+    for key, share in (namesakes or {}).items():
+        if not share or key[1] == top:
+            continue
+        out[key] = (None, max(share, getattr(getattr(config.priors, key[0]), key[1]).u))
+    return out
+
+
+# The counterpart levels from least to most alike: more counterparts in common is never
+# weaker evidence than fewer.
+COUNTERPART_ORDER = ("one", "several", "many", "most")
+
+
+def _monotone(
+    levels: dict[tuple[str, str], tuple[float | None, float | None]],
+    kind: PartyKind,
+    config: ResolutionConfig,
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """The levels with each counterpart level's weight (m / u) at least that of the level
+    below it: trained apart on few pairs, "two payers in common" can come out weaker than
+    "one", which no analyst would accept. Such a level takes the weight below (its u
+    lowered); a level without trained values keeps the prior's."""
+    out = dict(levels)
+    name = kind.counterparts
+    floor = 0.0
+    for key in COUNTERPART_ORDER:
+        prior = getattr(getattr(config.priors, name), key)
+        m, u = out.get((name, key), (None, None))
+        m_value, u_value = m if m is not None else prior.m, u if u is not None else prior.u
+        if m_value / u_value < floor:
+            out[(name, key)] = (m_value, max(m_value / floor, MIN_PROBABILITY / 100))
+        floor = max(floor, m_value / u_value)
+    return out
 
 
 def _expectation_maximisation(
@@ -242,6 +305,8 @@ def _behaviour_levels(
     parties: int,
     frequencies: dict[str, SplinkDataFrame],
     start: Model,
+    *,
+    fix_u: bool = False,
 ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """(m, u) of the behavioural levels from an EM pass over parties with the same name in
     one country: there, the non-matches are namesakes, so u is how often two *namesakes*
@@ -251,7 +316,7 @@ def _behaviour_levels(
     em.training.estimate_parameters_using_expectation_maximisation(
         block_on(*BEHAVIOUR_EM_BLOCK),
         estimate_without_term_frequencies=True,
-        fix_u_probabilities=False,
+        fix_u_probabilities=fix_u,
         max_pairs=config.training.em_max_pairs,
         record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
     )

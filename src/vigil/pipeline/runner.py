@@ -13,15 +13,21 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 
+from vigil.errors import InputError
 from vigil.indicators.catalogue import Catalogue
 from vigil.ingest.validate import TimeRange
 from vigil.workspace import Workspace
+
+if TYPE_CHECKING:
+    from vigil.workspace.spark import SparkOptions
+
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass
@@ -41,6 +47,7 @@ class ScanContext:
     account_holder: str = "auto"  # which side a camt statement's owner is
     max_quarantine_share: float | None = 0.05  # more quarantined than this stops the run
     max_name_length: int | None = 200  # longer names are ingested with a warning
+    reporters: Sequence[str | None] | None = None  # FIU mode: each input's reporter
     # True when the scan adds payments to a workspace whose derived tables are current for
     # everything before them (see vigil.pipeline.increment).
     increment: bool = False
@@ -72,6 +79,20 @@ class Stage:
         return self.increment if increment and self.increment is not None else self.run
 
 
+def open_workspace(
+    path: Path, engine: str = "duckdb", spark: SparkOptions | None = None
+) -> Workspace:
+    """The workspace a scan's stages run on: DuckDB's (the default), or the same file with a
+    Spark session executing the stages' Ibis expressions over Parquet tables."""
+    if engine == "duckdb":
+        return Workspace.open(path)
+    if engine == "spark":
+        from vigil.workspace.spark import SparkOptions, SparkWorkspace
+
+        return SparkWorkspace.open_spark(path, spark or SparkOptions())
+    raise InputError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+
+
 def run_stages(
     stages: Sequence[Stage], context: ScanContext, *, progress: bool = False
 ) -> dict[str, float]:
@@ -93,6 +114,7 @@ def run_stages(
                 live.update(task, description=stage.label, completed=i)
             started = time.perf_counter()
             context.results[stage.name] = stage.body(context.increment)(context)
+            context.ws.stage_done(stage.writes)
             timings[stage.label.lower()] = round(time.perf_counter() - started, 2)
         if live:
             live.update(task, completed=len(stages))

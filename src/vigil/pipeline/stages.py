@@ -59,6 +59,7 @@ def _ingest(ctx: ScanContext) -> IngestResult:
         account_holder=ctx.account_holder,
         max_quarantine_share=ctx.max_quarantine_share,
         max_name_length=ctx.max_name_length,
+        reporters=ctx.reporters,
     )
 
 
@@ -79,7 +80,7 @@ def resolution_stage(ctx: ScanContext) -> ResolutionSummary:
     return _resolve(ctx)
 
 
-def _resolve(ctx: ScanContext) -> ResolutionSummary:
+def _resolve(ctx: ScanContext, *, reuse_models: bool = False) -> ResolutionSummary:
     """Entity resolution, keeping apart every pair an analyst said is not the same person
     (the case store beside the workspace)."""
     rejected = rejected_pairs_beside(ctx.ws.path)
@@ -87,15 +88,16 @@ def _resolve(ctx: ScanContext) -> ResolutionSummary:
         ctx.ws,
         config=ctx.resolution,
         rejected=[(r.party_kind, r.left_id, r.right_id) for r in rejected],
+        reuse_models=reuse_models,
     )
 
 
 def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
-    """Every party is resolved again (new accounts may join old people), and the mapping it
-    replaces is kept for this session: the features increment recomputes the parties whose
-    person changed."""
+    """Every party is resolved again (new accounts may join old people) with the models the
+    last full scan trained, and the mapping it replaces is kept for this session: the
+    features increment recomputes the parties whose person changed."""
     increment.keep_previous_entities(ctx.ws)
-    return _resolve(ctx)
+    return _resolve(ctx, reuse_models=True)
 
 
 # --- features -----------------------------------------------------------------------------
@@ -201,19 +203,36 @@ def final_scores(ctx: ScanContext) -> None:
     """Round two: senders by what their co-payers and network look like; then beneficiaries
     by what their payers look like after that round (an offender's score has by then taken in
     its network; a look-alike's, with no network, has not)."""
-    ws, catalogue = ctx.ws, ctx.catalogue
+    score_parties(ctx.ws, ctx.catalogue)
+
+
+def score_parties(
+    ws: Workspace, catalogue: Catalogue, extra: dict[str, ir.Table] | None = None
+) -> None:
+    """Round two, as `final_scores`; `extra` adds feature columns per party kind (keyed by
+    `party_id`, 0 where missing), such as the cross-institution signals of `vigil share
+    import`, for the catalogue's indicators that read them."""
+    extra = extra or {}
     threshold = catalogue.parameters.suspicious_score
     pairs = ws.table("pair_features")
     network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
-    _score_kind(ws, catalogue, "sender", network)
+    _score_kind(ws, catalogue, "sender", network, extra.get("sender"))
     payers = ws.table("sender_scores").select("party_id", "score")
     network = beneficiary_network_features(pairs, payers, threshold)
-    _score_kind(ws, catalogue, "beneficiary", network)
+    _score_kind(ws, catalogue, "beneficiary", network, extra.get("beneficiary"))
 
 
-def _score_kind(ws: Workspace, catalogue: Catalogue, kind: str, network: ir.Table) -> None:
+def _score_kind(
+    ws: Workspace,
+    catalogue: Catalogue,
+    kind: str,
+    network: ir.Table,
+    extra: ir.Table | None = None,
+) -> None:
     joined = _fill_left(ws.table(f"{kind}_features"), network)
     joined = _fill_left(joined, ws.table(f"{kind}_graph_features").drop("entity_id"))
+    if extra is not None:
+        joined = _fill_left(joined, extra)
     scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
     order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
     ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
@@ -230,13 +249,20 @@ def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
 def alerts_stage(ctx: ScanContext) -> dict[str, int]:
     """Explanations, the learned ranking when a model is given, alerts.csv and alerts.json;
     returns the parties scored per kind."""
-    ws = ctx.ws
-    _explain(ws, ctx.catalogue)
-    if ctx.model is not None:  # the learned ranking: expert score kept as expert_score
+    return write_alerts(ctx.ws, ctx.catalogue, ctx.out, model=ctx.model)
+
+
+def write_alerts(
+    ws: Workspace, catalogue: Catalogue, out: Path, *, model: Path | None = None
+) -> dict[str, int]:
+    """Explanations of the workspace's scores, the learned ranking when a model is given,
+    and `out`/alerts.csv and alerts.json; returns the parties scored per kind."""
+    _explain(ws, catalogue)
+    if model is not None:  # the learned ranking: expert score kept as expert_score
         from vigil.scoring.model import apply_model
 
-        apply_model(ws, ctx.model, ctx.catalogue)
-    _write_alerts(ws, ctx.out)
+        apply_model(ws, model, catalogue)
+    _write_alerts(ws, out)
     return {
         kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchall()[0][0]
         for kind in KINDS
@@ -272,8 +298,30 @@ def _explain(ws: Workspace, catalogue: Catalogue) -> None:
 _SAFE = "CASE WHEN regexp_matches({c}, '^[=+\\-@\\t\\r]') THEN '''' || {c} ELSE {c} END"
 
 
+def in_fiu_mode(ws: Workspace) -> bool:
+    """FIU mode: some payment names its reporter (then sender ids are per reporter)."""
+    return bool(
+        ws.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM payments WHERE reporter IS NOT NULL)"
+        ).fetchall()[0][0]
+    )
+
+
 def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
+    """The `alerts` table (party_id: the workspace's key; `reporter` and `reported_id`, the
+    sender's id at its reporter, in FIU mode), alerts.csv and alerts.json. Outside FIU mode
+    the files are what they always were; in it, a sender's party_id is the id its reporter
+    gave, and a `reporter` column (empty for beneficiaries) follows it."""
     alerts, alerts_json = out / "alerts.csv", out / "alerts.json"
+    fiu = in_fiu_mode(ws)
+    reporters = (
+        """SELECT 'sender' AS party_kind, sender_id AS party_id,
+                  any_value(reporter) AS reporter, any_value(reporter_sender_id) AS reported_id
+           FROM payments WHERE reporter IS NOT NULL GROUP BY sender_id"""
+        if fiu
+        else "SELECT NULL::VARCHAR AS party_kind, NULL::VARCHAR AS party_id, "
+        "NULL::VARCHAR AS reporter, NULL::VARCHAR AS reported_id LIMIT 0"
+    )
     parties = "\nUNION ALL\n".join(
         f"""SELECT '{kind}' AS party_kind, party_id, name, country, payments, total_usd,
                    score, rank, points, best_typology FROM {kind}_scores"""
@@ -287,17 +335,23 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
                    string_agg(indicator, ';' ORDER BY contribution DESC, indicator) AS indicators,
                    arg_max(figures, contribution) AS top_reason
             FROM indicator_hits GROUP BY ALL
-        )
+        ),
+        reporters AS ({reporters})
         -- Nine decimals: scores near the expert's differ past the sixth (no false ties).
         SELECT p.party_kind, p.party_id, round(p.score, 9) AS score, p.rank,
                coalesce(f.indicators, '') AS indicators, p.name, p.country, p.payments,
                round(p.total_usd, 2) AS total_usd, coalesce(f.top_reason, '') AS top_reason,
-               p.best_typology
-        FROM parties p LEFT JOIN fired f USING (party_kind, party_id)"""
+               p.best_typology, r.reporter, r.reported_id
+        FROM parties p LEFT JOIN fired f USING (party_kind, party_id)
+            LEFT JOIN reporters r USING (party_kind, party_id)"""
     )
     safe_name, safe_reason = _SAFE.format(c="name"), _SAFE.format(c="top_reason")
+    shown_id, json_id = "party_id", "a.party_id"
+    if fiu:
+        shown_id = "coalesce(reported_id, party_id) AS party_id, coalesce(reporter, '') AS reporter"
+        json_id = "coalesce(a.reported_id, a.party_id) AS party_id, a.reporter"
     ws.con.execute(
-        f"""COPY (SELECT party_kind, party_id, score, rank, indicators, {safe_name} AS name,
+        f"""COPY (SELECT party_kind, {shown_id}, score, rank, indicators, {safe_name} AS name,
                          country, payments, total_usd, {safe_reason} AS top_reason,
                          best_typology
                   FROM alerts ORDER BY score DESC, party_kind DESC, rank)
@@ -328,7 +382,7 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
                 FROM typology_fits f JOIN typology_catalogue k USING (party_kind, typology)
                 GROUP BY f.party_kind, f.party_id
             )
-            SELECT a.party_kind, a.party_id, a.name, a.country, a.score, a.rank, a.payments,
+            SELECT a.party_kind, {json_id}, a.name, a.country, a.score, a.rank, a.payments,
                    a.total_usd, coalesce(h.contributions, []) AS contributions,
                    a.best_typology, coalesce(t.typologies, []) AS typologies
             FROM alerts a
@@ -371,6 +425,7 @@ SCAN_STAGES: list[Stage] = [
             "account_holder",
             "max_quarantine_share",
             "max_name_length",
+            "reporters",
         ),
         run=ingest_stage,
         increment=ingest_increment,

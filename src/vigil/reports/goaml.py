@@ -218,6 +218,8 @@ def _transaction(
 ) -> None:
     txn_id = payment["txn_id"]
     codes = config.channels[payment["channel"]]
+    # FIU mode keys a sender by reporter and id; the report names the customer's own id
+    customer = payment.get("reporter_sender_id") or payment["sender_id"]
     tx = _sub(report, "transaction")
     _sub(tx, "transactionnumber", cut.fit("transactionnumber", txn_id))
     source = f"{Path(payment['source_file']).name} row {payment['source_row']}"
@@ -230,7 +232,7 @@ def _transaction(
     description = (
         f"{payment['channel'].replace('_', ' ')} payment of "
         f"{_decimal_text(Decimal(str(payment['amount'])))} {payment['currency']} from "
-        f"{payment['sender_name']} ({payment['sender_id']}, {payment['sender_country']}) to "
+        f"{payment['sender_name']} ({customer}, {payment['sender_country']}) to "
         f"{payment['beneficiary_name']} ({payment['beneficiary_id']}, "
         + (f"{payment['beneficiary_city']}, " if payment["beneficiary_city"] else "")
         + f"{payment['beneficiary_country']}); sender's local time {payment['ts_local']}."
@@ -255,7 +257,7 @@ def _transaction(
         sender,
         "from_person",
         payment["sender_name"],
-        f"Customer id {payment['sender_id']}.",
+        f"Customer id {customer}.",
         cut,
     )
     _sub(sender, "from_country", payment["sender_country"])

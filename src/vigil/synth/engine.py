@@ -184,6 +184,9 @@ class PopulationSimulator:
                 persons_seen = int(paid.accounts["person"].max()) + 1
                 households_seen = int(paid.accounts["household"].max()) + 1
             accounts_seen += paid.accounts.height
+        given = self._distinct_sibling_names(
+            given, surname, culture, 1 - pop.male_share, pl.concat(payments)
+        )
         main = parts[0]
         segment = np.where(main.light, "light", np.where(main.escalating, "escalating", "")).astype(
             object
@@ -211,6 +214,35 @@ class PopulationSimulator:
             payments=payment.drop("session"),
             pool=main.pool,
         )
+
+    def _distinct_sibling_names(
+        self,
+        given: np.ndarray,
+        surname: np.ndarray,
+        culture: np.ndarray,
+        female_share: float,
+        payments: pl.DataFrame,
+    ) -> np.ndarray:
+        """Senders of one name who pay one account (siblings abroad paying their parents'
+        household): the later one takes another given name, as siblings have."""
+        pays = payments.select("sender", "account", "account_population").unique()
+        full = pl.DataFrame({"sender": np.arange(len(given)), "name": given + " " + surname})
+        pays = pays.join(full, on="sender")
+        twins = (
+            pays.join(pays, on=["account", "account_population", "name"], suffix="_other")
+            .filter(pl.col("sender") > pl.col("sender_other"))
+            .select("sender")
+            .unique()
+            .sort("sender")
+        )
+        rows = twins["sender"].to_numpy()
+        if len(rows):
+            given = given.copy()
+            fresh, _ = names.draw_person_names(  # a child: the population's draws stay
+                self.rng.spawn(1)[0], culture[rows], np.full(len(rows), female_share)
+            )
+            given[rows] = fresh
+        return given
 
     def _split_ids(
         self,
@@ -429,7 +461,9 @@ class PopulationSimulator:
         culture = np.asarray(
             [names.culture_of(c) for c in destination[person_sender]], dtype=object
         )
-        given, surname = names.draw_person_names(rng, culture, np.full(m, spec.female_share))
+        given, surname = names.draw_person_names(
+            rng, culture, np.full(m, spec.female_share), households=person_sender
+        )
         linked = rng.random(m) < spec.surname_link_share
         surname = np.where(linked, sender_surname[person_sender], surname)
         frame = self._person_frame(
@@ -476,7 +510,7 @@ class PopulationSimulator:
             culture = np.full(pool, names.culture_of(country), dtype=object)
             if spec.kind == "person":
                 given, surname = names.draw_person_names(
-                    rng, culture, np.full(pool, spec.female_share)
+                    rng, culture, np.full(pool, spec.female_share), households=household
                 )
                 family_name = names.draw_surnames(rng, culture[: len(hh_size)])
                 surname = family_name[household]

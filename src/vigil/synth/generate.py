@@ -17,6 +17,7 @@ from vigil.ingest.fx import load_fx_rates
 from vigil.schema import CANONICAL_ORDER, LABEL_COLUMNS
 from vigil.synth.collection import add_collection_columns
 from vigil.synth.engine import Pool, PopulationSimulator, Simulated
+from vigil.synth.institutions import split_over_institutions
 from vigil.synth.scenario import Population, Scenario, load_scenario
 from vigil.synth.timing import format_in_zone
 
@@ -105,8 +106,15 @@ def generate(
     seed: int = 0,
     scenario: str | Path | Scenario = "default",
     progress: bool = False,
+    institutions: int | None = None,
 ) -> GenerationResult:
-    """Simulate a payment institution's customers and write the canonical files to `out`."""
+    """Simulate a payment institution's customers and write the canonical files to `out`.
+
+    With `institutions`, the same population is then split over that many institutions
+    (`vigil.synth.institutions`): `out` gets the files of all of them with a `reporter`
+    column, and `out/institutions/inst-K/` each one's own files."""
+    if institutions is not None and institutions < 1:
+        raise ValueError("institutions must be at least 1")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     total = senders if senders is not None else spec.senders
     out = Path(out)
@@ -137,6 +145,10 @@ def generate(
                 live.advance(task)
         parts.sort(key=lambda part: part[1])
         frames = _assemble(spec, parts, seed)
+        if institutions is not None:
+            frames |= split_over_institutions(
+                frames["transactions"], frames["parties"], institutions, seed
+            )
         if live:
             live.update(task, description="Writing files")
             live.advance(task)
@@ -146,6 +158,11 @@ def generate(
         frames["transactions"].write_csv(transactions)
         frames["labels"].write_csv(labels)
         frames["parties"].write_csv(parties)
+        for name, (own_transactions, own_labels) in frames.get("institutions", {}).items():
+            folder = out / "institutions" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            own_transactions.write_csv(folder / "transactions.csv")
+            own_labels.write_csv(folder / "labels.csv")
         if live:
             live.advance(task)
     return GenerationResult(
@@ -259,7 +276,8 @@ def _assemble(
         ),
     )
     payment = add_collection_columns(payment, account, seed)  # payout point, phone
-    transactions = payment.select(CANONICAL_ORDER)
+    # every canonical column the population has (a `reporter` only when split over institutions)
+    transactions = payment.select([c for c in CANONICAL_ORDER if c in payment.columns])
 
     labels = pl.concat(
         [

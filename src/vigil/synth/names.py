@@ -709,24 +709,86 @@ def culture_of(country: str) -> str:
     return COUNTRY_CULTURE.get(country, "english")
 
 
+# Second given names: a compound given name ("Juan Carlos", "Mary Joy") or, in the
+# Philippines, the mother's maiden surname as a middle name ("Maria Santos Cruz"), written
+# out or as an initial. Share of people per culture who carry one in their records.
+SECOND_NAME_SHARE: dict[str, float] = {"filipino": 0.3, "hispanic": 0.2, "english": 0.1}
+MIDDLE_INITIAL_SHARE = 0.5  # of Filipino middle names, recorded as an initial ("Maria S.")
+SIBLING_REDRAWS = 8  # rounds of redrawing a given name a household already has
+
+
 def draw_person_names(
-    rng: np.random.Generator, cultures: np.ndarray, female_share: np.ndarray
+    rng: np.random.Generator,
+    cultures: np.ndarray,
+    female_share: np.ndarray,
+    households: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Given names and surnames for people of the given cultures (one draw per person)."""
+    """Given names and surnames for people of the given cultures (one draw per person).
+    Some carry a second given name or a middle name (SECOND_NAME_SHARE). Within one of
+    `households` no two people share a given name (parents do not give two children one
+    name), so namesakes in one family are as rare as in life. Those draws come from a
+    child of `rng` (spawning does not advance it), so the rest of a population is drawn
+    as it was before names were varied."""
     n = len(cultures)
     given = np.empty(n, dtype=object)
     surname = np.empty(n, dtype=object)
     female = rng.random(n) < female_share
     for culture in np.unique(cultures):
         rows = np.flatnonzero(cultures == culture)
-        fem = rows[female[rows]]
-        mal = rows[~female[rows]]
-        pool_f, pool_m = GIVEN_FEMALE[culture], GIVEN_MALE[culture]
-        given[fem] = np.asarray(pool_f, dtype=object)[rng.integers(len(pool_f), size=len(fem))]
-        given[mal] = np.asarray(pool_m, dtype=object)[rng.integers(len(pool_m), size=len(mal))]
+        _draw_given(rng, given, rows, female, culture)
         pool_s = SURNAMES[culture]
         surname[rows] = np.asarray(pool_s, dtype=object)[rng.integers(len(pool_s), size=len(rows))]
+    own = rng.spawn(1)[0]
+    if households is not None and n:
+        for _ in range(SIBLING_REDRAWS):
+            again = _repeated(households, given)
+            if not len(again):
+                break
+            for culture in np.unique(cultures[again]):
+                _draw_given(own, given, again[cultures[again] == culture], female, culture)
+    _add_second_names(own, given, cultures, female)
     return given, surname
+
+
+def _draw_given(
+    rng: np.random.Generator, given: np.ndarray, rows: np.ndarray, female: np.ndarray, culture: str
+) -> None:
+    fem = rows[female[rows]]
+    mal = rows[~female[rows]]
+    pool_f, pool_m = GIVEN_FEMALE[culture], GIVEN_MALE[culture]
+    given[fem] = np.asarray(pool_f, dtype=object)[rng.integers(len(pool_f), size=len(fem))]
+    given[mal] = np.asarray(pool_m, dtype=object)[rng.integers(len(pool_m), size=len(mal))]
+
+
+def _repeated(households: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Rows whose given name an earlier member of their household already has."""
+    order = np.lexsort((np.arange(len(given)), given.astype(str), households))
+    same = (households[order][1:] == households[order][:-1]) & (
+        given[order][1:] == given[order][:-1]
+    )
+    return np.sort(order[1:][same])
+
+
+def _add_second_names(
+    rng: np.random.Generator, given: np.ndarray, cultures: np.ndarray, female: np.ndarray
+) -> None:
+    share = np.asarray([SECOND_NAME_SHARE.get(c, 0.0) for c in cultures], dtype=float)
+    second = np.flatnonzero(
+        (rng.random(len(given)) < share) & np.asarray([" " not in g for g in given], dtype=bool)
+    )
+    for culture in np.unique(cultures[second]):
+        rows = second[cultures[second] == culture]
+        if culture == "filipino":  # the mother's maiden surname
+            pool = np.asarray(SURNAMES[culture], dtype=object)
+            middle = pool[rng.integers(len(pool), size=len(rows))]
+            initial = rng.random(len(rows)) < MIDDLE_INITIAL_SHARE
+            middle = np.where(initial, [m[0] + "." for m in middle], middle)
+        else:  # a compound given name
+            extra = np.empty(len(rows), dtype=object)
+            _draw_given(rng, extra, np.arange(len(rows)), female[rows], culture)
+            middle = extra
+        keep = middle != given[rows]
+        given[rows[keep]] = given[rows[keep]] + " " + middle[keep]
 
 
 def draw_surnames(rng: np.random.Generator, cultures: np.ndarray) -> np.ndarray:
@@ -760,7 +822,14 @@ def _transpose_letters(word: str, rng: np.random.Generator) -> str:
 
 
 def spelling_variant(given: str, surname: str, rng: np.random.Generator) -> str:
-    """One way a clerk or an app might record this person's name."""
+    """One way a clerk or an app might record this person's name. A second given name
+    or middle name may be left out or cut to its initial (drawn from a child of `rng`,
+    which spawning does not advance)."""
+    first, *more = given.split(" ")
+    if more and not first.endswith("."):
+        own = rng.spawn(1)[0]
+        if own.random() < 0.5:
+            given = first if own.random() < 0.5 else f"{first} {more[0][0]}."
     form = int(rng.integers(7))
     if form == 0:
         return f"{surname.upper()}, {given}"
@@ -774,5 +843,6 @@ def spelling_variant(given: str, surname: str, rng: np.random.Generator) -> str:
         return f"{_transpose_letters(given, rng)} {surname}"
     if form == 5:
         middle = "ABCDEGLMPRSV"[int(rng.integers(12))]
-        return f"{given} {middle}. {surname}"
+        if not more:  # a middle initial for a name that has none written
+            return f"{given} {middle}. {surname}"
     return f"{surname} {given}"

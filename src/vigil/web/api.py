@@ -140,6 +140,9 @@ def alerts(
     status: str | None = None,
     assignee: str | None = None,
     country: str | None = None,
+    reporter: Annotated[
+        str | None, Query(description="FIU mode: senders of this reporter, and who they paid")
+    ] = None,
     sort: str = "score",
     order: Literal["asc", "desc"] = "desc",
     page: Annotated[int, Query(ge=1)] = 1,
@@ -154,6 +157,7 @@ def alerts(
         status=status,
         assignee=assignee,
         country=country,
+        reporter=reporter,
         sort=sort,
         descending=order == "desc",
         page=page,

@@ -79,6 +79,7 @@ class QueueFilters:
     status: str | None = None
     assignee: str | None = None
     country: str | None = None
+    reporter: str | None = None  # FIU mode: senders reported by this institution
     sort: str = "score"
     descending: bool = True
     page: int = 1
@@ -103,6 +104,7 @@ class QueueFilters:
             "status": values.status,
             "assignee": values.assignee,
             "country": values.country,
+            "reporter": values.reporter,
             "sort": values.sort,
             "order": "desc" if values.descending else "asc",
             "page": values.page,
@@ -129,6 +131,7 @@ class QueueOptions:
     indicators: list[dict[str, str]]  # indicator, title, statement, party_kind (or both)
     countries: list[str]
     parties: dict[str, int] = field(default_factory=dict)  # kind -> parties scored
+    reporters: list[str] = field(default_factory=list)  # FIU mode: the reporting institutions
 
     @property
     def tooltips(self) -> dict[str, str]:
@@ -191,7 +194,37 @@ def _queue_options(ws: Workspace) -> QueueOptions:
         ).fetchall()
     ]
     parties = dict(ws.con.execute("SELECT party_kind, count(*) FROM alerts GROUP BY 1").fetchall())
-    return QueueOptions(indicators=indicators, countries=countries, parties=parties)
+    reporters = (
+        [
+            r[0]
+            for r in ws.con.execute(
+                "SELECT DISTINCT reporter FROM alerts WHERE reporter IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        if alerts_name_reporters(ws)
+        else []
+    )
+    return QueueOptions(
+        indicators=indicators, countries=countries, parties=parties, reporters=reporters
+    )
+
+
+def alerts_name_reporters(ws: Workspace) -> bool:
+    """The alerts table has the FIU mode's reporter columns (a workspace scanned by an older
+    Vigil has not)."""
+    return bool(
+        ws.con.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'alerts' "
+            "AND column_name = 'reporter'"
+        ).fetchall()
+    )
+
+
+def _reporter_columns(ws: Workspace) -> str:
+    """The alerts' reporter and the sender's id at it, NULL where the table lacks them."""
+    if alerts_name_reporters(ws):
+        return "a.reporter, a.reported_id"
+    return "NULL::VARCHAR AS reporter, NULL::VARCHAR AS reported_id"
 
 
 # --- alert queue ---------------------------------------------------------------------------
@@ -248,6 +281,18 @@ def alert_queue(
     if filters.country:
         where.append("a.country = $country")
         params["country"] = filters.country.upper()
+    reporter_columns = _reporter_columns(ws)
+    if filters.reporter:
+        # a beneficiary has no reporter: it is listed when a sender of that reporter paid it
+        where.append(
+            "(a.party_kind = 'sender' AND a.reporter = $reporter) OR (a.party_kind = "
+            "'beneficiary' AND a.party_id IN (SELECT beneficiary_id FROM payments "
+            "WHERE reporter = $reporter))"
+            if alerts_name_reporters(ws)
+            else "false"
+        )
+        where[-1] = f"({where[-1]})"
+        params["reporter"] = filters.reporter
     condition = f"WHERE {' AND '.join(where)}" if where else ""
     joined = f"alerts a LEFT JOIN {source} s USING (party_kind, party_id)"
     total = ws.con.execute(f"SELECT count(*) FROM {joined} {condition}", params).fetchall()[0][0]
@@ -257,7 +302,7 @@ def alert_queue(
     rows = _rows(
         ws,
         f"""SELECT a.party_kind, a.party_id, a.score, a.rank, a.indicators, a.name, a.country,
-                   a.payments, a.total_usd, a.top_reason,
+                   a.payments, a.total_usd, a.top_reason, {reporter_columns},
                    coalesce(s.status, 'new') AS status, s.assignee
             FROM {joined} {condition}
             ORDER BY {order} LIMIT $limit OFFSET $offset""",
@@ -292,7 +337,7 @@ def party_summary(ws: Workspace, kind: str, party_id: str) -> dict[str, Any]:
     found = _rows(
         ws,
         f"""SELECT a.party_kind, a.party_id, a.name, a.country, a.score, a.rank, a.payments,
-                   a.total_usd, a.indicators, a.top_reason,
+                   a.total_usd, a.indicators, a.top_reason, {_reporter_columns(ws)},
                    strftime(s.first_ts, '%Y-%m-%d %H:%M') AS first_payment,
                    strftime(s.last_ts, '%Y-%m-%d %H:%M') AS last_payment
             FROM alerts a JOIN {kind}_scores s ON s.party_id = a.party_id
@@ -305,8 +350,47 @@ def party_summary(ws: Workspace, kind: str, party_id: str) -> dict[str, Any]:
     summary["reporting_currency"] = ws.meta_get("reporting_currency") or "USD"
     summary["contributions"] = contributions(ws, kind, party_id)
     summary["same_person"] = same_person(ws, kind, party_id)
+    summary["reporters"] = reporter_views(ws, kind, party_id)
     summary["typologies"] = typology_contrast(ws, kind, party_id)
     return summary
+
+
+def reporter_views(ws: Workspace, kind: str, party_id: str) -> list[dict[str, Any]]:
+    """FIU mode: what each reporting institution saw of this party (empty outside it).
+
+    A sender: every customer id, at every reporter, of the person entity resolution made of
+    it (this one included), with the payments and total each reporter reported. A
+    beneficiary: each reporter whose customers paid it, with how many customers, payments
+    and the total: a facilitator fed from several institutions stands out."""
+    if not alerts_name_reporters(ws):
+        return []
+    if kind == "beneficiary":
+        return _rows(
+            ws,
+            """SELECT reporter, count(DISTINCT sender_id) AS payers, count(*) AS payments,
+                      round(sum(amount_reporting), 2) AS total, min(ts_utc)::DATE AS first,
+                      max(ts_utc)::DATE AS last
+               FROM payments WHERE beneficiary_id = $id AND reporter IS NOT NULL
+               GROUP BY reporter ORDER BY total DESC, reporter""",
+            {"id": party_id},
+        )
+    members = "SELECT $id AS party_id"
+    if ws.has_table("sender_entities"):
+        members = """SELECT party_id FROM sender_entities WHERE entity_id =
+                         (SELECT entity_id FROM sender_entities WHERE party_id = $id)
+                     UNION SELECT $id"""
+    return _rows(
+        ws,
+        f"""SELECT p.reporter, p.reporter_sender_id AS reported_id, p.sender_id AS party_id,
+                   any_value(p.sender_name) AS name, count(*) AS payments,
+                   round(sum(p.amount_reporting), 2) AS total,
+                   count(DISTINCT p.beneficiary_id) AS beneficiaries,
+                   min(p.ts_utc)::DATE AS first, max(p.ts_utc)::DATE AS last,
+                   p.sender_id = $id AS this_party
+            FROM payments p WHERE p.sender_id IN ({members}) AND p.reporter IS NOT NULL
+            GROUP BY ALL ORDER BY this_party DESC, p.reporter, reported_id""",
+        {"id": party_id},
+    )
 
 
 def same_person(ws: Workspace, kind: str, party_id: str) -> list[dict[str, Any]]:

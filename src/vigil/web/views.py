@@ -140,6 +140,7 @@ def queue_filters(params: Mapping[str, str]) -> QueueFilters:
         status=text("status"),
         assignee=text("assignee"),
         country=text("country"),
+        reporter=text("reporter"),
         sort=text("sort") or "score",
         descending=order == "desc",
         page=_positive_int(params, "page", 1),

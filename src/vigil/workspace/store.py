@@ -10,7 +10,7 @@ import contextlib
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +25,7 @@ import pyarrow as pa
 from vigil.errors import ConfigError, InputError, VigilError
 from vigil.private_files import make_private, private_folder
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MEMORY_SHARE = 0.6  # of the machine's (or the container's) memory
 IN_MEMORY = ":memory:"
 
@@ -68,7 +68,9 @@ CREATE TABLE IF NOT EXISTS payments (
     source_file VARCHAR NOT NULL,
     source_row BIGINT NOT NULL,
     payout_location VARCHAR,
-    beneficiary_phone VARCHAR
+    beneficiary_phone VARCHAR,
+    reporter VARCHAR,
+    reporter_sender_id VARCHAR
 )
 """
 
@@ -95,6 +97,11 @@ PAYMENTS_COLUMNS: tuple[str, ...] = (
     "source_row",
     "payout_location",
     "beneficiary_phone",
+    # FIU mode: the reporting institution, and the sender's id as that reporter gave it
+    # (sender_id is then "reporter:id", see vigil.schema.SENDER_KEY_SEPARATOR); both NULL
+    # for a payment without a reporter.
+    "reporter",
+    "reporter_sender_id",
 )
 
 
@@ -176,6 +183,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     elif found < 2:  # version 2: the optional payout_location and beneficiary_phone columns
         con.execute("ALTER TABLE payments ADD COLUMN IF NOT EXISTS payout_location VARCHAR")
         con.execute("ALTER TABLE payments ADD COLUMN IF NOT EXISTS beneficiary_phone VARCHAR")
+    if 1 <= found < 3:  # version 3: the reporter (FIU mode) and its own sender id
+        con.execute("ALTER TABLE payments ADD COLUMN IF NOT EXISTS reporter VARCHAR")
+        con.execute("ALTER TABLE payments ADD COLUMN IF NOT EXISTS reporter_sender_id VARCHAR")
     if found < SCHEMA_VERSION:
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
@@ -384,6 +394,13 @@ class Workspace:
         if rows:
             marks = ", ".join("?" for _ in columns)
             self.con.executemany(f"INSERT INTO {quote_identifier(name)} VALUES ({marks})", rows)
+
+    # --- the runner's hooks (the Spark workspace keeps its Parquet copies current) -------
+    def stage_done(self, writes: Sequence[str]) -> None:
+        """Called by the runner after a stage that wrote `writes`; nothing to do on DuckDB."""
+
+    def finish(self) -> None:
+        """Called by the runner after the last stage; nothing to do on DuckDB."""
 
     # --- meta -----------------------------------------------------------------------------
     def meta_get(self, key: str, default: str | None = None) -> str | None:

@@ -1,0 +1,108 @@
+"""`vigil share import`: an institution re-scores its own parties with what the linkage
+unit found across institutions, and writes its alerts (the alerts.csv of `vigil scan`).
+
+The institution recomputes the tokens of its beneficiaries with the key and joins the linked
+file on them: the file holds only tokens it sent itself. A beneficiary gains the
+`elsewhere_*` figures; a sender gains, over its unrelated beneficiaries in high-risk
+countries, how many are paid by suspicious customers elsewhere and how many such customers
+there are. The catalogue's collaboration indicators (N6) read these; the senders' new scores
+then reach their beneficiaries through N1, as in a scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ibis
+import polars as pl
+
+from vigil.errors import InputError
+from vigil.indicators.catalogue import Catalogue, load_catalogue
+from vigil.pipeline.stages import score_parties, write_alerts
+from vigil.private_files import private_folder
+from vigil.share.export import LINKED_FORMAT, beneficiary_encodings, read_parquet
+from vigil.share.keys import load_key
+from vigil.share.link import LINKED_COLUMNS
+from vigil.workspace import Workspace
+
+ELSEWHERE = [c for c in LINKED_COLUMNS if c.startswith("elsewhere_")]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    out: Path
+    alerts: Path
+    institution: str
+    beneficiaries_linked: int  # own beneficiaries paid at another institution too
+    beneficiaries_flagged: int  # ... by suspicious customers there
+    senders_flagged: int  # own senders paying such beneficiaries
+    parties: dict[str, int]
+
+
+def import_linked(
+    linked: Path | str,
+    workspace: Path | str,
+    key_file: Path | str,
+    out: Path | str,
+    *,
+    catalogue: Catalogue | Path | None = None,
+) -> ImportResult:
+    """Re-score the workspace's parties with the cross-institution figures of `linked`."""
+    key = load_key(key_file)
+    catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
+    frame, meta = read_parquet(Path(linked), LINKED_FORMAT)
+    missing = [c for c in LINKED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{linked}: linked file lacks {', '.join(missing)}")
+    if not Path(workspace).is_file():
+        raise InputError(f"{workspace}: no such workspace (run `vigil scan` first)")
+    out = private_folder(Path(out))
+    collaborating = catalogue.with_collaboration()
+    with Workspace.open(workspace) as ws:
+        ws.require_scan_complete()
+        own = beneficiary_encodings(ws, key, catalogue).select("beneficiary_id", "account_token")
+        beneficiaries = own.join(frame.select("account_token", *ELSEWHERE), on="account_token")
+        beneficiaries = beneficiaries.rename({"beneficiary_id": "party_id"}).select(
+            "party_id", *ELSEWHERE
+        )
+        ws.replace_table("beneficiary_share_features", beneficiaries)
+        shared = ws.table("beneficiary_share_features")
+        pairs = ws.table("pair_features")
+        unrelated = pairs.filter(pairs.hr & ~pairs.related).select("sender_id", "beneficiary_id")
+        # Senders learn from strong suspicion only: counting payers with some of the pattern
+        # here lifted look-alikes as much as offenders (benchmarks/collaboration.py).
+        flagged = shared.filter(shared.elsewhere_suspicious_payers > 0)
+        senders = (
+            unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)
+            .group_by("sender_id")
+            .aggregate(
+                elsewhere_flagged_beneficiaries=ibis._.beneficiary_id.nunique(),
+                elsewhere_suspicious_co_payers=ibis._.elsewhere_suspicious_payers.sum(),
+            )
+            .rename(party_id="sender_id")
+        )
+        ws.replace_table("sender_share_features", senders)
+        score_parties(
+            ws,
+            collaborating,
+            {
+                "sender": ws.table("sender_share_features"),
+                "beneficiary": ws.table("beneficiary_share_features"),
+            },
+        )
+        parties = write_alerts(ws, collaborating, out)
+        ws.meta_set("share_imported_at", datetime.now(UTC).isoformat(timespec="seconds"))
+        senders_flagged = ws.count("sender_share_features")
+    return ImportResult(
+        out=out,
+        alerts=out / "alerts.csv",
+        institution=meta.get("institution", ""),
+        beneficiaries_linked=beneficiaries.filter(pl.col("elsewhere_institutions") > 0).height,
+        beneficiaries_flagged=beneficiaries.filter(
+            pl.col("elsewhere_suspicious_payers") > 0
+        ).height,
+        senders_flagged=senders_flagged,
+        parties=parties,
+    )

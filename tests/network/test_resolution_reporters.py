@@ -1,0 +1,84 @@
+"""Resolution across reporters (FIU mode): one person with customer ids at two institutions is
+one sender entity; the same customer id at two institutions is never one person by id alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.builders import payment
+from tests.network.test_resolution import _workspace, entity_of, population_rows
+from vigil.network.resolution import resolve_entities
+from vigil.workspace import Workspace
+
+JANUARY = datetime(2024, 1, 2, 21, 0)
+WALLETS = (("W-AB-1", "Lorna Quisumbing"), ("W-AB-2", "Dina Macaraeg"))
+
+
+def _reported(reporter: str, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{**row, "reporter": reporter} for row in rows]
+
+
+def reporter_rows() -> list[dict[str, str]]:
+    rows = _reported("Bank A", population_rows())
+    # One man, a customer of two institutions under ids of their own and his name typed
+    # two ways, paying the same two wallets from both.
+    for reporter, customer, name in (
+        ("Bank A", "C-0077", "J. Abernathy"),
+        ("Remit B", "884120", "ABERNATHY, Jonathan"),
+    ):
+        for wallet, wallet_name in WALLETS:
+            rows += _reported(
+                reporter,
+                [
+                    payment(
+                        customer,
+                        wallet,
+                        JANUARY + timedelta(days=9 * i),
+                        sender_name=name,
+                        beneficiary_name=wallet_name,
+                    )
+                    for i in range(3)
+                ],
+            )
+    # Customer 5005 of each institution: two strangers with their own families abroad.
+    for reporter, name, wallet in (
+        ("Bank A", "Mark Ellison", "W-ELL"),
+        ("Remit B", "Lucy Garrow", "W-GAR"),
+    ):
+        rows += _reported(
+            reporter,
+            [payment("5005", wallet, JANUARY + timedelta(days=7 * i), sender_name=name)
+             for i in range(4)],
+        )  # fmt: skip
+    return rows
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    with _workspace(tmp_path_factory.mktemp("reporters"), reporter_rows()) as workspace:
+        resolve_entities(workspace)
+        yield workspace
+
+
+def test_one_person_at_two_reporters_is_one_sender_entity(ws: Workspace) -> None:
+    assert entity_of(ws, "sender", "Bank A:C-0077") == entity_of(ws, "sender", "Remit B:884120")
+    explanation = ws.con.execute(
+        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
+        "AND left_id = 'Bank A:C-0077' AND right_id = 'Remit B:884120'"
+    ).fetchall()
+    assert explanation and "(2 of 2 and 2 distinctive payees)" in explanation[0][0]
+
+
+def test_the_same_customer_id_at_two_reporters_stays_two_senders(ws: Workspace) -> None:
+    assert entity_of(ws, "sender", "Bank A:5005") != entity_of(ws, "sender", "Remit B:5005")
+
+
+def test_each_reported_sender_keeps_its_reporter_and_own_id(ws: Workspace) -> None:
+    rows = ws.con.execute(
+        "SELECT DISTINCT reporter, reporter_sender_id FROM payments "
+        "WHERE sender_id IN ('Bank A:5005', 'Remit B:5005') ORDER BY 1"
+    ).fetchall()
+    assert rows == [("Bank A", "5005"), ("Remit B", "5005")]
