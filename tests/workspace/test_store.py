@@ -183,3 +183,16 @@ def test_a_memory_limit_that_means_nothing_is_refused(value: str) -> None:
 
     with pytest.raises(ConfigError, match="VIGIL_MEMORY_LIMIT"):
         memory_limit(value)
+
+
+def test_a_temporary_table_is_dropped_and_nothing_else() -> None:
+    with Workspace.open(":memory:") as ws:
+        ws.replace_table("facts", pa.table({"x": [1]}), temporary=True)
+        ws.replace_table("kept", pa.table({"x": [1]}))
+        ws.drop_temporary("facts")
+        ws.drop_temporary("kept")  # not temporary: left alone
+        ws.drop_temporary("absent")
+        assert not ws.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = 'facts'"
+        ).fetchall()
+        assert ws.count("kept") == 1

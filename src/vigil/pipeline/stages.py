@@ -118,8 +118,8 @@ def features_stage(ctx: ScanContext) -> None:
     )
     beneficiaries = beneficiary_features(payments, facts, pairs, purposes, homes)
     ws.replace_table("beneficiary_payment_features", beneficiaries)
-    for temporary in ("payment_facts", "beneficiary_households"):
-        ws.con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
+    for temporary in ("payment_facts", "beneficiary_households"):  # memory for what follows
+        ws.drop_temporary(temporary)
     party_features(ws, ctx.watch)
 
 

@@ -380,6 +380,16 @@ class Workspace:
         finally:
             self.con.unregister(view)
 
+    def drop_temporary(self, name: str) -> None:
+        """Frees this session's temporary table `name` once no later step reads it (a no-op
+        when there is none: another engine keeps its intermediates its own way)."""
+        _check_name(name)
+        found = self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = $name", {"name": name}
+        ).fetchall()
+        if found:
+            self.con.execute(f"DROP TABLE temp.{quote_identifier(name)}")
+
     def replace_table_rows(
         self, name: str, columns: dict[str, str], rows: list[tuple], *, temporary: bool = False
     ) -> None:
