@@ -151,3 +151,48 @@ def test_a_workspace_from_a_newer_vigil_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(VigilError, match="newer than this Vigil"):
         Workspace.open(where)
+
+
+def test_memory_limit_and_temp_directory_are_set_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan larger than memory spills where the operator says, within the limit given."""
+    monkeypatch.setenv("VIGIL_MEMORY_LIMIT", "700MiB")
+    monkeypatch.setenv("VIGIL_TEMP_DIRECTORY", str(tmp_path / "spill"))
+    with Workspace.open(tmp_path / "vigil.duckdb") as ws:
+        temp_directory, limit = ws.con.execute(
+            "SELECT current_setting('temp_directory'), current_setting('memory_limit')"
+        ).fetchall()[0]
+    assert Path(temp_directory) == tmp_path / "spill"
+    assert limit in {"700.0 MiB", "700 MiB", "734.0 MB"}, limit
+
+
+def test_memory_limit_may_be_a_share_of_the_machine() -> None:
+    from vigil.workspace.store import memory_limit
+
+    half, tenth = memory_limit("50%"), memory_limit("10%")
+    assert half is not None and tenth is not None
+    assert int(half.removesuffix("MiB")) > int(tenth.removesuffix("MiB")) >= 256
+    assert memory_limit(" 12GiB ") == "12GiB"
+
+
+@pytest.mark.parametrize("value", ["lots", "150%", "-5GiB", "0%"])
+def test_a_memory_limit_that_means_nothing_is_refused(value: str) -> None:
+    from vigil.errors import ConfigError
+    from vigil.workspace.store import memory_limit
+
+    with pytest.raises(ConfigError, match="VIGIL_MEMORY_LIMIT"):
+        memory_limit(value)
+
+
+def test_a_temporary_table_is_dropped_and_nothing_else() -> None:
+    with Workspace.open(":memory:") as ws:
+        ws.replace_table("facts", pa.table({"x": [1]}), temporary=True)
+        ws.replace_table("kept", pa.table({"x": [1]}))
+        ws.drop_temporary("facts")
+        ws.drop_temporary("kept")  # not temporary: left alone
+        ws.drop_temporary("absent")
+        assert not ws.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = 'facts'"
+        ).fetchall()
+        assert ws.count("kept") == 1

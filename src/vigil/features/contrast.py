@@ -32,12 +32,14 @@ def households(payments: ir.Table) -> ir.Table:
     surname = surname_of(accounts.beneficiary_name)
     key = surname + "|" + accounts.beneficiary_city.fill_null("").lower() + "|"
     key = key + accounts.beneficiary_country
+    # No filter on the surname before the grouping: DuckDB would push it below the DISTINCT
+    # and run the regular expressions on every payment instead of every account.
+    household = ibis.ifelse(surname.length() >= 2, key, ibis.null().cast("string"))
+    keyed = accounts.select("beneficiary_id", household=household)
     return (
-        accounts.filter(surname.length() >= 2)
-        .select("beneficiary_id", household=key)
-        .distinct()
-        .group_by("beneficiary_id")
+        keyed.group_by("beneficiary_id")
         .aggregate(household=_.household.min())
+        .filter(_.household.notnull())
     )
 
 
@@ -77,9 +79,14 @@ def _purpose_shares(stream: ir.Table, prefix: str, purposes: list[str]) -> dict:
 
 
 def sender_contrast_features(
-    payments: ir.Table, facts: ir.Table, pairs: ir.Table, purposes: list[str]
+    payments: ir.Table,
+    facts: ir.Table,
+    pairs: ir.Table,
+    purposes: list[str],
+    households_of: ir.Table | None = None,
 ) -> list[ir.Table]:
-    """Tables keyed by sender_id, to join onto the sender features."""
+    """Tables keyed by sender_id, to join onto the sender features (`households_of`:
+    `households(payments)`, when the caller has it already)."""
     hr = facts.filter(facts.hr)
     pattern = hr.filter(~hr.related)
     shares = pattern.group_by("sender_id").aggregate(
@@ -93,7 +100,8 @@ def sender_contrast_features(
         related_value_share=(_.amount_reporting * _.related.cast("float64")).sum()
         / _.amount_reporting.sum()
     )
-    paid = pairs.filter(pairs.hr & ~pairs.related).join(households(payments), "beneficiary_id")
+    households_of = households(payments) if households_of is None else households_of
+    paid = pairs.filter(pairs.hr & ~pairs.related).join(households_of, "beneficiary_id")
     members = paid.group_by("sender_id", "household").aggregate(
         members=_.beneficiary_entity.nunique()
     )
@@ -115,9 +123,14 @@ def sender_contrast_features(
 
 
 def beneficiary_contrast_features(
-    payments: ir.Table, facts: ir.Table, pairs: ir.Table, purposes: list[str]
+    payments: ir.Table,
+    facts: ir.Table,
+    pairs: ir.Table,
+    purposes: list[str],
+    households_of: ir.Table | None = None,
 ) -> list[ir.Table]:
-    """Tables keyed by beneficiary_id, to join onto the beneficiary features."""
+    """Tables keyed by beneficiary_id, to join onto the beneficiary features
+    (`households_of` as for `sender_contrast_features`)."""
     inflows = facts.filter(facts.foreign & ~facts.related)
     shares = inflows.group_by("beneficiary_id").aggregate(
         inflow_large_share=(_.amount_reporting >= LARGE_USD).mean(),
@@ -128,7 +141,8 @@ def beneficiary_contrast_features(
         related_inflow_share=(_.amount_reporting * _.related.cast("float64")).sum()
         / _.amount_reporting.sum()
     )
-    co = household_co_recipients(pairs, households(payments))
+    households_of = households(payments) if households_of is None else households_of
+    co = household_co_recipients(pairs, households_of)
     rhythm = _rhythm(inflows, "beneficiary_id", "inflow_rhythm_cv")
     return [shares, related, co, rhythm]
 

@@ -80,7 +80,11 @@ def beneficiary_unrelated_payers(pairs: ir.Table) -> ir.Table:
 
 
 def sender_features(
-    payments: ir.Table, facts: ir.Table, pairs: ir.Table, purposes: list[str]
+    payments: ir.Table,
+    facts: ir.Table,
+    pairs: ir.Table,
+    purposes: list[str],
+    households_of: ir.Table | None = None,
 ) -> ir.Table:
     hr = facts.filter(facts.hr)
     hr_small = hr.filter(hr.small)
@@ -184,13 +188,17 @@ def sender_features(
     )
 
     parts = [hr_totals, r1, busy, r16, r2, r6_days, r6_gaps, r7, r4]
-    parts += sender_contrast_features(payments, facts, pairs, purposes)
+    parts += sender_contrast_features(payments, facts, pairs, purposes, households_of)
     out = _fill(_join_all(base, "sender_id", parts), keep={"name", "country"})
     return out.rename(party_id="sender_id")
 
 
 def beneficiary_features(
-    payments: ir.Table, facts: ir.Table, pairs: ir.Table, purposes: list[str]
+    payments: ir.Table,
+    facts: ir.Table,
+    pairs: ir.Table,
+    purposes: list[str],
+    households_of: ir.Table | None = None,
 ) -> ir.Table:
     base = (
         payments.mutate(month=payments.ts_utc.truncate("M"))
@@ -248,7 +256,7 @@ def beneficiary_features(
         _variant_accounts(entities, ["sender_id", "key"])
     )
     b5 = b5.group_by("beneficiary_id").aggregate(name_variant_accounts=_.other.nunique())
-    contrast = beneficiary_contrast_features(payments, facts, pairs, purposes)
+    contrast = beneficiary_contrast_features(payments, facts, pairs, purposes, households_of)
     out = _join_all(base, "beneficiary_id", [b1, b2, b5, *contrast])
     out = _fill(out, keep={"name", "country", "sender_countries_list"}).mutate(
         small_foreign_inflows_per_active_month=_.small_foreign_inflows / _.active_months,

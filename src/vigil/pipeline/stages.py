@@ -15,6 +15,7 @@ import polars as pl
 
 from vigil.cases.entity_decisions import rejected_pairs_beside
 from vigil.exchanges.features import refresh_links, with_exchange_features
+from vigil.features.contrast import households
 from vigil.features.parties import beneficiary_features, pair_features, sender_features
 from vigil.indicators.catalogue import Catalogue
 from vigil.indicators.evaluate import evaluate_indicators
@@ -108,11 +109,17 @@ def features_stage(ctx: ScanContext) -> None:
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
     payments = ws.table("payments")
+    # Each account's household once (regular expressions over names), for both kinds.
+    ws.replace_table("beneficiary_households", households(payments), temporary=True)
+    homes = ws.table("beneficiary_households")
     purposes = list(ctx.catalogue.parameters.purpose_words)
-    ws.replace_table("sender_payment_features", sender_features(payments, facts, pairs, purposes))
     ws.replace_table(
-        "beneficiary_payment_features", beneficiary_features(payments, facts, pairs, purposes)
+        "sender_payment_features", sender_features(payments, facts, pairs, purposes, homes)
     )
+    beneficiaries = beneficiary_features(payments, facts, pairs, purposes, homes)
+    ws.replace_table("beneficiary_payment_features", beneficiaries)
+    for temporary in ("payment_facts", "beneficiary_households"):  # memory for what follows
+        ws.drop_temporary(temporary)
     party_features(ws, ctx.watch)
 
 
@@ -350,32 +357,38 @@ def _write_alerts(ws: Workspace, out: Path) -> tuple[Path, Path]:
                   FROM alerts ORDER BY score DESC, party_kind DESC, rank)
             TO '{_sql_path(alerts)}' (HEADER, DELIMITER ',')"""
     )
+    # Each party's contributions and typologies gathered by its key alone, then joined to
+    # its row: grouping the joined rows by every alerts column cost more than the rest.
     ws.con.execute(
         f"""COPY (
-            SELECT a.party_kind, {json_id}, a.name, a.country, a.score, a.rank, a.payments,
-                   a.total_usd,
-                   coalesce(list({{'indicator': h.indicator, 'title': c.title,
-                                  'contribution': round(h.contribution, 6),
-                                  'strength': round(h.strength, 4), 'value': h.value,
-                                  'figures': h.figures, 'statement': c.statement,
-                                  'sources': c.sources}}
-                                 ORDER BY h.contribution DESC) FILTER (h.indicator IS NOT NULL),
-                            []) AS contributions,
-                   a.best_typology,
-                   coalesce(any_value(t.typologies), []) AS typologies
-            FROM alerts a
-            LEFT JOIN indicator_hits h USING (party_kind, party_id)
-            LEFT JOIN indicator_catalogue c USING (party_kind, indicator)
-            LEFT JOIN (
+            WITH contributions AS (
+                SELECT h.party_kind, h.party_id,
+                       list({{'indicator': h.indicator, 'title': c.title,
+                             'contribution': round(h.contribution, 6),
+                             'strength': round(h.strength, 4), 'value': h.value,
+                             'figures': h.figures, 'statement': c.statement,
+                             'sources': c.sources}}
+                            ORDER BY h.contribution DESC) AS contributions
+                FROM indicator_hits h
+                LEFT JOIN indicator_catalogue c USING (party_kind, indicator)
+                GROUP BY h.party_kind, h.party_id
+            ),
+            typologies AS (
                 SELECT f.party_kind, f.party_id,
                        list({{'typology': f.typology, 'title': k.title,
-                              'fit': round(f.fit, 4), 'figures': f.figures,
-                              'statement': k.statement, 'sources': k.sources}}
+                             'fit': round(f.fit, 4), 'figures': f.figures,
+                             'statement': k.statement, 'sources': k.sources}}
                             ORDER BY f.fit DESC) AS typologies
                 FROM typology_fits f JOIN typology_catalogue k USING (party_kind, typology)
-                GROUP BY ALL
-            ) t USING (party_kind, party_id)
-            GROUP BY ALL ORDER BY a.score DESC, a.party_kind DESC, a.rank
+                GROUP BY f.party_kind, f.party_id
+            )
+            SELECT a.party_kind, {json_id}, a.name, a.country, a.score, a.rank, a.payments,
+                   a.total_usd, coalesce(h.contributions, []) AS contributions,
+                   a.best_typology, coalesce(t.typologies, []) AS typologies
+            FROM alerts a
+            LEFT JOIN contributions h USING (party_kind, party_id)
+            LEFT JOIN typologies t USING (party_kind, party_id)
+            ORDER BY a.score DESC, a.party_kind DESC, a.rank
         ) TO '{_sql_path(alerts_json)}' (FORMAT json, ARRAY true)"""
     )
     return alerts, alerts_json

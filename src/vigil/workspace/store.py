@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from vigil.errors import InputError, VigilError
+from vigil.errors import ConfigError, InputError, VigilError
 from vigil.private_files import make_private, private_folder
 
 SCHEMA_VERSION = 3
@@ -127,12 +127,43 @@ def _memory_bytes() -> int | None:
     return total
 
 
+# DuckDB holds at most this much memory and spills the rest of a large scan to the temp
+# directory (beside the workspace file by default) instead of failing: set them per run.
+MEMORY_LIMIT_ENV = "VIGIL_MEMORY_LIMIT"  # "12GiB", "800MB", or a share of memory: "40%"
+TEMP_DIRECTORY_ENV = "VIGIL_TEMP_DIRECTORY"
+_SIZE = re.compile(r"^\s*[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)\s*$", re.IGNORECASE)
+_SHARE = re.compile(r"^\s*([0-9]+(\.[0-9]+)?)\s*%\s*$")
+
+
+def memory_limit(value: str | None = None) -> str | None:
+    """DuckDB's memory_limit: `value` (or $VIGIL_MEMORY_LIMIT) as a size or a share of the
+    machine's memory; by default MEMORY_SHARE of it. None when memory cannot be read."""
+    value = os.environ.get(MEMORY_LIMIT_ENV, "") if value is None else value
+    memory = _memory_bytes()
+    if value.strip():
+        if _SIZE.match(value):
+            return value.strip().replace(" ", "")
+        share = _SHARE.match(value)
+        if not share or not 0 < float(share.group(1)) <= 100:
+            raise ConfigError(
+                f"{MEMORY_LIMIT_ENV}={value!r}: give a size (e.g. 12GiB, 800MB) or a share "
+                "of the machine's memory (e.g. 40%)"
+            )
+        if not memory:
+            raise ConfigError(f"{MEMORY_LIMIT_ENV}={value!r}: this machine's memory is unknown")
+        return f"{max(256, int(memory * float(share.group(1)) / 100) // 2**20)}MiB"
+    return f"{max(256, int(memory * MEMORY_SHARE) // 2**20)}MiB" if memory else None
+
+
 def _settings(path: str) -> dict[str, str]:
     settings = {"threads": str(max(1, os.cpu_count() or 1))}
-    memory = _memory_bytes()
-    if memory:
-        settings["memory_limit"] = f"{max(256, int(memory * MEMORY_SHARE) // 2**20)}MiB"
-    if path != IN_MEMORY:
+    limit = memory_limit()
+    if limit:
+        settings["memory_limit"] = limit
+    temp = os.environ.get(TEMP_DIRECTORY_ENV, "").strip()
+    if temp:
+        settings["temp_directory"] = temp
+    elif path != IN_MEMORY:
         settings["temp_directory"] = str(Path(path).with_name(Path(path).name + ".tmp"))
     return settings
 
@@ -348,6 +379,16 @@ class Workspace:
             )
         finally:
             self.con.unregister(view)
+
+    def drop_temporary(self, name: str) -> None:
+        """Frees this session's temporary table `name` once no later step reads it (a no-op
+        when there is none: another engine keeps its intermediates its own way)."""
+        _check_name(name)
+        found = self.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = $name", {"name": name}
+        ).fetchall()
+        if found:
+            self.con.execute(f"DROP TABLE temp.{quote_identifier(name)}")
 
     def replace_table_rows(
         self, name: str, columns: dict[str, str], rows: list[tuple], *, temporary: bool = False
