@@ -47,6 +47,7 @@ from vigil.ingest.iso20022 import (
     _Writer,
     child,
     local,
+    stream_xml,
     text,
 )
 from vigil.schema import CANONICAL_ORDER, CHANNELS
@@ -103,16 +104,7 @@ def convert(path: Path, out_dir: Path, stem: str, *, timezone: str | None = None
     schema = pa.schema([(name, pa.string()) for name in PARQUET_COLUMNS])
     rows, rejects = _Writer(rows_path, schema), _Writer(rejects_path, REJECT_SCHEMA)
     mapper = _Mapper(Clock(ZoneInfo(timezone or "UTC")), rows, rejects)
-    try:
-        with _open(path) as handle:
-            mapper.read(handle)
-    except etree.XMLSyntaxError as error:
-        raise InputError(f"{path}: not well-formed XML: {error}") from error
-    except (OSError, EOFError) as error:
-        raise InputError(f"{path}: cannot read the file: {error}") from error
-    finally:
-        rows.close()
-        rejects.close()
+    stream_xml(path, mapper.read, rows, rejects)
     if not mapper.reports:
         raise InputError(f"{path}: no goAML <report> element found")
     result.messages[MESSAGE] = mapper.reports

@@ -19,6 +19,7 @@ import gzip
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
@@ -349,6 +350,21 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot read the file: {error.strerror or error}") from error
 
 
+def stream_xml(path: Path, read: Callable[[IO[bytes]], None], *writers: _Writer) -> None:
+    """Runs `read` over the opened file: malformed XML or a failing read is the user's
+    one-line error; the writers are closed whatever happens."""
+    try:
+        with _open(path) as handle:
+            read(handle)
+    except etree.XMLSyntaxError as error:
+        raise InputError(f"{path}: not well-formed XML: {error}") from error
+    except (OSError, EOFError) as error:
+        raise InputError(f"{path}: cannot read the file: {error}") from error
+    finally:
+        for writer in writers:
+            writer.close()
+
+
 def convert(
     path: Path,
     out_dir: Path,
@@ -364,16 +380,7 @@ def convert(
     schema = pa.schema([(name, pa.string()) for name in PARQUET_COLUMNS])
     rows, rejects = _Writer(rows_path, schema), _Writer(rejects_path, REJECT_SCHEMA)
     mapper = _Mapper(Clock(ZoneInfo(timezone or "UTC")), account_holder, rows, rejects)
-    try:
-        with _open(path) as handle:
-            mapper.read(handle, path, result.messages)
-    except etree.XMLSyntaxError as error:
-        raise InputError(f"{path}: not well-formed XML: {error}") from error
-    except (OSError, EOFError) as error:
-        raise InputError(f"{path}: cannot read the file: {error}") from error
-    finally:
-        rows.close()
-        rejects.close()
+    stream_xml(path, lambda handle: mapper.read(handle, path, result.messages), rows, rejects)
     if not result.messages:
         raise InputError(
             f"{path}: no pacs.008, pain.001, camt.053 or camt.054 message found in the XML"
