@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,13 @@ import pytest
 
 from tests.builders import write_payments_csv
 from vigil.indicators.catalogue import load_catalogue
-from vigil.network.resolution import KEPT, META_MODELS, RETRAIN_GROWTH, resolve_entities
+from vigil.network.resolution import (
+    KEPT,
+    META_MODELS,
+    RETRAIN_GROWTH,
+    ResolutionSummary,
+    resolve_entities,
+)
 from vigil.pipeline.increment import META_LAST_SCAN
 from vigil.scan import scan
 from vigil.synth.generate import generate
@@ -166,18 +173,29 @@ def test_changed_parameters_make_the_next_scan_a_full_one(tmp_path: Path) -> Non
     assert _last_scan(workspace) == "full"
 
 
-def test_a_kind_grown_by_more_than_a_tenth_is_trained_again(
-    scanned: dict[str, Path], tmp_path: Path
-) -> None:
+def _resolve_with_kept_models(
+    scanned: dict[str, Path], tmp_path: Path, change: Callable[[dict], None]
+) -> tuple[ResolutionSummary, dict]:
+    """Resolution of a copy of the daily workspace whose kept models `change` edited;
+    the summary and the models kept after it."""
     workspace = tmp_path / "copy.duckdb"
     shutil.copy(scanned["daily"], workspace)
     with Workspace.open(workspace) as ws:
         kept = json.loads(ws.meta_get(META_MODELS))
-        beneficiaries = kept["models"]["beneficiary"]["parties"]
-        kept["models"]["beneficiary"]["parties"] = int(beneficiaries / RETRAIN_GROWTH) - 1
+        change(kept["models"])
         ws.meta_set(META_MODELS, json.dumps(kept))
         summary = resolve_entities(ws, reuse_models=True)
-        again = json.loads(ws.meta_get(META_MODELS))
+        return summary, json.loads(ws.meta_get(META_MODELS))
+
+
+def test_a_kind_grown_by_more_than_a_tenth_is_trained_again(
+    scanned: dict[str, Path], tmp_path: Path
+) -> None:
+    def shrink(models: dict) -> None:
+        trained_on = models["beneficiary"]["parties"]
+        models["beneficiary"]["parties"] = int(trained_on / RETRAIN_GROWTH) - 1
+
+    summary, again = _resolve_with_kept_models(scanned, tmp_path, shrink)
     assert summary.beneficiary.model == "trained"
     assert summary.sender.model.endswith(KEPT)
     assert again["models"]["beneficiary"]["parties"] == summary.beneficiary.parties
@@ -186,12 +204,9 @@ def test_a_kind_grown_by_more_than_a_tenth_is_trained_again(
 def test_kept_models_that_cannot_be_read_are_trained_again(
     scanned: dict[str, Path], tmp_path: Path
 ) -> None:
-    workspace = tmp_path / "copy.duckdb"
-    shutil.copy(scanned["daily"], workspace)
-    with Workspace.open(workspace) as ws:
-        kept = json.loads(ws.meta_get(META_MODELS))
-        del kept["models"]["sender"]["parties"]  # e.g. written by an older Vigil
-        ws.meta_set(META_MODELS, json.dumps(kept))
-        summary = resolve_entities(ws, reuse_models=True)
+    def garble(models: dict) -> None:
+        del models["sender"]["parties"]  # e.g. written by an older Vigil
+
+    summary, _ = _resolve_with_kept_models(scanned, tmp_path, garble)
     assert summary.beneficiary.model == "trained"
     assert summary.sender.model == "trained; name m from beneficiaries"
