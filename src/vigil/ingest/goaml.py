@@ -47,6 +47,7 @@ from vigil.ingest.iso20022 import (
     _Writer,
     child,
     local,
+    safe_events,
     stream_xml,
     text,
 )
@@ -141,15 +142,7 @@ class _Mapper:
         self.transactions = 0
 
     def read(self, handle: IO[bytes]) -> None:
-        events = etree.iterparse(
-            handle,
-            events=("start", "end"),
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-            remove_comments=True,
-        )
+        events = safe_events(handle)
         depth = 0
         for event, element in events:
             if event == "start":

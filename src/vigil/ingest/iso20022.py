@@ -350,6 +350,20 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot read the file: {error.strerror or error}") from error
 
 
+def safe_events(handle: IO[bytes]) -> etree.iterparse:
+    """Start and end events of an untrusted file: no entity expansion, DTD or network
+    access (XXE, billion laughs), no comments."""
+    return etree.iterparse(
+        handle,
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        remove_comments=True,
+    )
+
+
 def stream_xml(path: Path, read: Callable[[IO[bytes]], None], *writers: _Writer) -> None:
     """Runs `read` over the opened file: malformed XML or a failing read is the user's
     one-line error; the writers are closed whatever happens."""
@@ -443,15 +457,7 @@ class _Mapper:
         self.disagreements = 0
 
     def read(self, handle: IO[bytes], source: Path | str, messages: Counter[str]) -> None:
-        events = etree.iterparse(
-            handle,
-            events=("start", "end"),
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-            remove_comments=True,
-        )
+        events = safe_events(handle)
         stack: list[_Frame] = [_Frame("")]
         message: str | None = None  # e.g. pacs.008.001.08 while inside its message element
         kind: str | None = None
