@@ -164,7 +164,7 @@ def resolve_entities(
             settings,
             borrowed=model,
             kept=kept.get(SENDER.kind),
-            reporters=_reporters(cursor, payments),
+            reporters=_reporters(cursor),
         )
         _store(cursor, workspace)
     trained = {
@@ -189,15 +189,7 @@ def _model_digest(settings: ResolutionConfig) -> str:
 
 
 def _models_json(models: dict[str, tuple[Model, int]]) -> dict[str, Any]:
-    return {
-        kind: {
-            "probability_two_random_records_match": m.probability_two_random_records_match,
-            "levels": [[c, level, mu[0], mu[1]] for (c, level), mu in m.levels.items()],
-            "source": m.source,
-            "parties": parties,
-        }
-        for kind, (m, parties) in models.items()
-    }
+    return {kind: {**m.to_json(), "parties": parties} for kind, (m, parties) in models.items()}
 
 
 def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
@@ -208,30 +200,21 @@ def _kept_models(ws: Workspace, digest: str) -> dict[str, tuple[Model, int]]:
         kept = json.loads(raw) if raw else {}
         if kept.get("digest") != digest:
             return {}
-        return {
-            kind: (
-                Model(
-                    float(m["probability_two_random_records_match"]),
-                    {(c, level): (mm, u) for c, level, mm, u in m["levels"]},
-                    str(m["source"]),
-                ),
-                int(m["parties"]),
-            )
-            for kind, m in kept["models"].items()
-        }
+        return {kind: (Model.from_json(m), int(m["parties"])) for kind, m in kept["models"].items()}
     except (ValueError, TypeError, KeyError, AttributeError):
         logger.warning("entity resolution: the kept models cannot be read; training again")
         return {}
 
 
-def _reporters(cursor: duckdb.DuckDBPyConnection, payments: str) -> str | None:
-    """FIU mode: each sender's reporter (a relation of party_id, reporter); None outside it."""
+def _reporters(cursor: duckdb.DuckDBPyConnection) -> str | None:
+    """FIU mode: each sender's reporter (a relation of party_id, reporter), from the payment
+    summary; None outside it."""
     found = cursor.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {payments} WHERE reporter IS NOT NULL)"
+        f"SELECT EXISTS (SELECT 1 FROM {SUMMARY} WHERE reporter IS NOT NULL)"
     ).fetchall()[0][0]
     if not found:
         return None
-    return f"SELECT DISTINCT sender_id AS party_id, reporter FROM {payments}"
+    return f"SELECT DISTINCT sender_id AS party_id, reporter FROM {SUMMARY}"
 
 
 def _register_rejected(

@@ -291,10 +291,11 @@ def _place_sql(column: str) -> str:
 def payment_summary_sql(payments: str) -> str:
     """`payments` folded to one row per sender, beneficiary and the identity attributes
     they were paid under: how many payments, the first and the last. Every later step of
-    resolution reads this (one pass over the payments for both kinds of party)."""
+    resolution reads this (one pass over the payments for both kinds of party); the
+    sender's reporter (FIU mode; one per sender, as it is part of the sender's key) too."""
     return f"""
         SELECT sender_id, sender_name, sender_country, beneficiary_id, beneficiary_name,
-               beneficiary_country, beneficiary_city, count(*) AS payments,
+               beneficiary_country, beneficiary_city, reporter, count(*) AS payments,
                CAST(floor(epoch(min(ts_utc)) / 86400) AS INTEGER) AS first_day,
                CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
         FROM {payments}

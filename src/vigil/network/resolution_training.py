@@ -78,6 +78,22 @@ class Model:
         p = self.probability_two_random_records_match
         return math.log2(p / (1 - p))
 
+    def to_json(self) -> dict[str, Any]:
+        """What the workspace keeps of a trained model (see `from_json`)."""
+        return {
+            "probability_two_random_records_match": self.probability_two_random_records_match,
+            "levels": [[c, level, m, u] for (c, level), (m, u) in self.levels.items()],
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, kept: dict[str, Any]) -> Model:
+        return cls(
+            float(kept["probability_two_random_records_match"]),
+            {(c, level): (m, u) for c, level, m, u in kept["levels"]},
+            str(kept["source"]),
+        )
+
 
 def prior_model(config: ResolutionConfig, parties: int) -> Model:
     """The config's priors: `duplicate_share` of the parties are a further account of
