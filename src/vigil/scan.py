@@ -119,10 +119,12 @@ def scan(
 
 
 def _reporters(ws: Workspace) -> dict[str, dict[str, int]]:
-    """FIU mode: the senders and payments each reporter reported (empty outside it)."""
+    """FIU mode: the senders and payments each reporter reported (empty outside it), from
+    the alerts just written (each sender once, with its reporter and payments)."""
     rows = ws.con.execute(
-        """SELECT reporter, count(DISTINCT sender_id), count(*) FROM payments
-           WHERE reporter IS NOT NULL GROUP BY reporter ORDER BY reporter"""
+        """SELECT reporter, count(*), sum(payments) FROM alerts
+           WHERE party_kind = 'sender' AND reporter IS NOT NULL
+           GROUP BY reporter ORDER BY reporter"""
     ).fetchall()
     return {name: {"senders": senders, "payments": n} for name, senders, n in rows}
 
