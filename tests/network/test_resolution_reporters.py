@@ -53,6 +53,45 @@ def reporter_rows() -> list[dict[str, str]]:
             [payment("5005", wallet, JANUARY + timedelta(days=7 * i), sender_name=name)
              for i in range(4)],
         )  # fmt: skip
+    # One woman at two institutions, her name retyped, paying at each her mother, whom no
+    # one else pays: one payee in common, but a rare one.
+    for reporter, customer, name, day in (
+        ("Bank A", "C-0312", "Dolores Fitzwilliam", 0),
+        ("Remit B", "771203", "FITZWILLIAM, Dolores", 40),
+    ):
+        rows += _reported(
+            reporter,
+            [
+                payment(
+                    customer,
+                    "W-FITZ-MOTHER",
+                    JANUARY + timedelta(days=day + 10 * i),
+                    sender_name=name,
+                    beneficiary_name="Remedios Sarmiento",
+                )
+                for i in range(3)
+            ],
+        )
+    # Namesakes at two institutions, each paying a family of their own.
+    for reporter, customer, wallet in (
+        ("Bank A", "C-0450", "W-FER-1"),
+        ("Remit B", "660450", "W-FER-2"),
+    ):
+        rows += _reported(
+            reporter,
+            [payment(customer, wallet, JANUARY + timedelta(days=8 * i), sender_name="Colin Ferris")
+             for i in range(3)],
+        )  # fmt: skip
+    # Namesakes at two institutions who both tip a popular performer, paid by a dozen
+    # customers: sharing her says little about who they are.
+    fans = [("Bank A", f"C-FAN-{i}", f"Fan{chr(97 + i)} Viewer{chr(97 + i)}") for i in range(12)]
+    fans += [("Bank A", "C-0777", "Keith Brannigan"), ("Remit B", "557700", "Keith Brannigan")]
+    for reporter, customer, name in fans:
+        rows += _reported(
+            reporter,
+            [payment(customer, "W-STAR", JANUARY + timedelta(days=5 * i), sender_name=name,
+                     beneficiary_name="Star Angeline") for i in range(2)],
+        )  # fmt: skip
     return rows
 
 
@@ -82,3 +121,20 @@ def test_each_reported_sender_keeps_its_reporter_and_own_id(ws: Workspace) -> No
         "WHERE sender_id IN ('Bank A:5005', 'Remit B:5005') ORDER BY 1"
     ).fetchall()
     assert rows == [("Bank A", "5005"), ("Remit B", "5005")]
+
+
+def test_a_retyped_name_and_a_rare_payee_in_common_are_one_person(ws: Workspace) -> None:
+    assert entity_of(ws, "sender", "Bank A:C-0312") == entity_of(ws, "sender", "Remit B:771203")
+    explanation = ws.con.execute(
+        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
+        "AND left_id = 'Bank A:C-0312' AND right_id = 'Remit B:771203'"
+    ).fetchall()
+    assert explanation and "a payee in common whom few others pay" in explanation[0][0]
+
+
+def test_namesakes_at_two_reporters_paying_their_own_families_stay_apart(ws: Workspace) -> None:
+    assert entity_of(ws, "sender", "Bank A:C-0450") != entity_of(ws, "sender", "Remit B:660450")
+
+
+def test_namesakes_sharing_only_a_popular_payee_stay_apart(ws: Workspace) -> None:
+    assert entity_of(ws, "sender", "Bank A:C-0777") != entity_of(ws, "sender", "Remit B:557700")

@@ -63,10 +63,11 @@ from vigil.network.resolution_model import (
     parties_sql,
     party_records_sql,
     payment_summary_sql,
+    rare_coincidence_sql,
 )
 from vigil.network.resolution_training import (
-    COUNTERPART_ORDER,
     Model,
+    counterpart_order,
     em_block_pairs_sql,
     linker_for,
     prior_model,
@@ -401,9 +402,22 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = _namesake_shares(cursor, kind, records, reporters)
+            namesakes = _namesake_shares(cursor, kind, records, reporters, config)
+            rare = (
+                cursor.execute(rare_coincidence_sql(records)).fetchall()[0][0]
+                if kind.rare_level
+                else None
+            )
             model = train(
-                frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
+                frame,
+                kind,
+                config,
+                parties,
+                int(em_pairs),
+                frequencies,
+                borrowed,
+                namesakes,
+                rare,
             )
         except (ValueError, duckdb.Error) as error:  # data too thin for a training step
             logger.warning(
@@ -430,7 +444,11 @@ def _link(
 
 
 def _namesake_shares(
-    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, records: str, reporters: str | None
+    cursor: duckdb.DuckDBPyConnection,
+    kind: PartyKind,
+    records: str,
+    reporters: str | None,
+    config: ResolutionConfig,
 ) -> dict[tuple[str, str], float]:
     """(comparison, level) -> share of namesake pairs at that behavioural level: the u
     where EM cannot tell (see resolution_training). A counterparts-in-common level none
@@ -440,7 +458,7 @@ def _namesake_shares(
     shares = {(comparison, level): share for comparison, level, share, _ in rows}
     pairs = {comparison: n for comparison, _, _, n in rows}
     if kind.counterparts in pairs:
-        for level in COUNTERPART_ORDER:
+        for level in counterpart_order(config, kind.counterparts):
             unseen = 1 / (pairs[kind.counterparts] + 1)
             shares.setdefault((kind.counterparts, level), unseen)
     return shares

@@ -74,6 +74,12 @@ class CounterpartPriors(_Comparison):
     none: LevelPrior
 
 
+class PayeePriors(CounterpartPriors):
+    """A sender's payees have one level more: a payee in common whom few senders pay."""
+
+    rare: LevelPrior
+
+
 class TimingPriors(_Comparison):
     churn: LevelPrior
     other: LevelPrior
@@ -85,13 +91,14 @@ class Priors(Strict):
     city: CityPriors
     country: CountryPriors
     payers: CounterpartPriors
-    payees: CounterpartPriors
+    payees: PayeePriors
     timing: TimingPriors
 
 
 class Behaviour(Strict):
     max_counterpart_parties: Annotated[int, Field(ge=2)] = 50
     counterparts_listed: Annotated[int, Field(ge=1, le=1000)] = 20
+    rare_counterpart_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.002
 
 
 class Training(Strict):

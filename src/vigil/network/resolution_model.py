@@ -26,6 +26,10 @@ class PartyKind:
     city_column: str | None
     counterpart_column: str
     counterparts: str  # the comparison's name and the word in explanations: payers, payees
+    # A level for one counterpart in common whom few parties of the kind share (senders:
+    # across institutions, one person's ids often share just one payee, the relative or
+    # facilitator few others pay; a popular performer's payers share theirs by chance).
+    rare_level: bool = False
 
 
 BENEFICIARY = PartyKind(
@@ -38,7 +42,14 @@ BENEFICIARY = PartyKind(
     "payers",
 )
 SENDER = PartyKind(
-    "sender", "sender_id", "sender_name", "sender_country", None, "beneficiary_id", "payees"
+    "sender",
+    "sender_id",
+    "sender_name",
+    "sender_country",
+    None,
+    "beneficiary_id",
+    "payees",
+    rare_level=True,
 )
 
 
@@ -176,6 +187,7 @@ COUNTRY = Comparison(
 
 
 SHARED = "len(list_intersect(counterparts_l, counterparts_r))"
+SHARED_RARE = "len(list_intersect(rare_counterparts_l, rare_counterparts_r))"
 # Names alike enough for shared payers to be evidence of one person: the same name, or one
 # form of it (initials, a middle name, a typo). Under names that merely look alike
 # ("Maria" and "Mario"), payers in common are what one family's members have.
@@ -194,6 +206,19 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
     wallets of one facilitator, not a shop's thousand customers."""
     word = kind.counterparts
     alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
+    # Rare comes before two common counterparts: a relative nobody else pays says more
+    # than two shops' shared customers.
+    rare = (
+        (
+            Level(
+                "rare",
+                f"a {word[:-1]} in common whom few others pay",
+                f"{SHARED_RARE} >= 1 AND {alike}",
+            ),
+        )
+        if kind.rare_level
+        else ()
+    )
     return Comparison(
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
@@ -205,6 +230,7 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
                 f"len(counterparts_r)) AND {alike}",
             ),
             Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
+            *rare,
             Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
             Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
             Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
@@ -327,6 +353,10 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
       at most `behaviour.max_counterpart_parties` parties of its kind, at most
       `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
       a big employer's staff are left out: sharing them says nothing.
+    - `rare_counterparts`: those of the listed paid (paying) by at most
+      `behaviour.rare_counterpart_share` of the parties of its kind, two at least: the
+      inverse document frequency of a search engine, where a word in every page is no
+      evidence and one in two pages is.
     - `first_day`, `last_day`: its first and last payment (days since 1970-01-01)."""
     behaviour = config.behaviour
     return f"""
@@ -337,23 +367,30 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
             FROM {summary} GROUP BY 1, 2
         ),
         spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),
+        rarity AS (
+            SELECT greatest(2, floor(count(DISTINCT party_id)
+                                     * {behaviour.rare_counterpart_share!r})) AS rare_parties
+            FROM pairs
+        ),
         listed AS (
-            SELECT party_id, counterpart
-            FROM pairs JOIN spread USING (counterpart)
+            SELECT party_id, counterpart, parties <= rare_parties AS rare
+            FROM pairs JOIN spread USING (counterpart) CROSS JOIN rarity
             WHERE parties <= {behaviour.max_counterpart_parties}
             QUALIFY row_number() OVER (
                 PARTITION BY party_id ORDER BY payments DESC, counterpart
             ) <= {behaviour.counterparts_listed}
         ),
         lists AS (
-            SELECT party_id, list_sort(list(counterpart)) AS counterparts
+            SELECT party_id, list_sort(list(counterpart)) AS counterparts,
+                   list_sort(coalesce(list(counterpart) FILTER (WHERE rare), []))
+                       AS rare_counterparts
             FROM listed GROUP BY party_id
         ),
         days AS (
             SELECT party_id, min(first_day) AS first_day, max(last_day) AS last_day
             FROM pairs GROUP BY 1
         )
-        SELECT party_id, counterparts, first_day, last_day
+        SELECT party_id, counterparts, rare_counterparts, first_day, last_day
         FROM days LEFT JOIN lists USING (party_id)
     """
 
@@ -414,12 +451,32 @@ def party_records_sql(
                     THEN name_core END AS core_key,
                country || ' ' || name_core AS namesake_key,
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
+               coalesce(b.rare_counterparts, []) AS rare_counterparts,
                b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)
         LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
     """
     return records
+
+
+def rare_coincidence_sql(records: str) -> str:
+    """The chance that two parties drawn at random have a rare counterpart in common (one
+    row, one value): the sum over rare counterparts of k (k - 1) / (n (n - 1)), k being
+    the parties that list it and n all parties. It is the u of the "rare" level, what an
+    exact random sampling of pairs would find, and it falls as the population grows, as
+    the chance of a coincidence does. (It counts one person's ids as a random pair too,
+    so it errs on the side of a u too high.)"""
+    return f"""
+        WITH rare AS (
+            SELECT count(*) AS k
+            FROM (SELECT unnest(rare_counterparts) AS counterpart FROM {records})
+            GROUP BY counterpart
+        ),
+        population AS (SELECT count(*) AS n FROM {records})
+        SELECT coalesce(sum(k * (k - 1)), 0) / greatest(any_value(n) * (any_value(n) - 1), 1)
+        FROM population LEFT JOIN rare ON true
+    """
 
 
 GOOD_TURING_NAMES = 20  # names seen k times needed before their count is trusted
@@ -580,6 +637,7 @@ NAMESAKES_PER_NAME = 40  # parties of one name drawn (by id hash) to count names
 _PAIR_COLUMNS = (
     "party_id",
     "counterparts",
+    "rare_counterparts",
     "first_day",
     "last_day",
     "name_in_country",

@@ -160,11 +160,14 @@ def train(
     frequencies: dict[str, SplinkDataFrame],
     borrowed: Model | None = None,
     namesakes: dict[tuple[str, str], float] | None = None,
+    rare_coincidence: float | None = None,
 ) -> Model:
     """The trained model (see the module's docstring); `borrowed` is the model whose name
     m values a kind without city takes (None: the priors); `namesakes` the share of
     namesake pairs at each behavioural level (namesake_levels_sql), the u of a kind
-    without city. Raises what Splink raises when the data cannot support a step."""
+    without city; `rare_coincidence` (a kind with a "rare" counterparts level) the chance
+    that two random parties share a rare counterpart (rare_coincidence_sql), that level's
+    u. Raises what Splink raises when the data cannot support a step."""
     training = config.training
     prior = prior_model(config, parties)
     sampler = linker_for(frame, kind, config, prior, frequencies, behaviour=False)
@@ -218,6 +221,10 @@ def train(
         # Senders: no city to tell one customer from a namesake by, so EM cannot separate
         # them; m stays the prior and u is the share among namesakes.
         behaviour = _namesake_levels(config, namesakes)
+    if kind.rare_level and rare_coincidence is not None:
+        # Not the namesakes' share: those who share a payee few others pay are mostly one
+        # person's two ids. A coincidence is what a non-match shows.
+        behaviour[(kind.counterparts, RARE)] = (None, max(rare_coincidence, MIN_PROBABILITY))
     levels.update(behaviour)
     return Model(chance, _monotone(levels, kind, config), source)
 
@@ -231,19 +238,28 @@ def _namesake_levels(
     misses the small businesses and families whose customers share a payee, and a false
     merge ties an innocent person to whoever the other account pays. The top level
     ("most ... in common") keeps the prior: the namesakes who reach it are mostly one
-    person's two accounts. A level no namesake pair shows keeps its prior u."""
+    person's two accounts; so does "rare" (see `train`). A level no namesake pair shows
+    keeps its prior u."""
     top = COUNTERPART_ORDER[-1]
     out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     for key, share in (namesakes or {}).items():
-        if not share or key[1] == top:
+        if not share or key[1] in (top, RARE):
             continue
         out[key] = (None, max(share, getattr(getattr(config.priors, key[0]), key[1]).u))
     return out
 
 
 # The counterpart levels from least to most alike: more counterparts in common is never
-# weaker evidence than fewer.
-COUNTERPART_ORDER = ("one", "several", "many", "most")
+# weaker evidence than fewer, and a rare one (senders) than two common ones. A kind
+# without a level skips it.
+RARE = "rare"
+COUNTERPART_ORDER = ("one", "several", RARE, "many", "most")
+
+
+def counterpart_order(config: ResolutionConfig, counterparts: str) -> tuple[str, ...]:
+    """COUNTERPART_ORDER's levels that the comparison `counterparts` has."""
+    priors = getattr(config.priors, counterparts)
+    return tuple(key for key in COUNTERPART_ORDER if hasattr(priors, key))
 
 
 def _monotone(
@@ -258,7 +274,7 @@ def _monotone(
     out = dict(levels)
     name = kind.counterparts
     floor = 0.0
-    for key in COUNTERPART_ORDER:
+    for key in counterpart_order(config, name):
         prior = getattr(getattr(config.priors, name), key)
         m, u = out.get((name, key), (None, None))
         m_value, u_value = m if m is not None else prior.m, u if u is not None else prior.u
