@@ -193,6 +193,70 @@ def sender_features(
     return out.rename(party_id="sender_id")
 
 
+def person_pairs(pairs: ir.Table) -> ir.Table:
+    """`pair_features` folded per sender person (`sender_id` is the person's entity id): two
+    ids of one customer paying one beneficiary are one pair."""
+    return (
+        pairs.group_by("sender_entity", "beneficiary_id")
+        .aggregate(
+            beneficiary_entity=_.beneficiary_entity.arbitrary(),
+            payments=_.payments.sum(),
+            amount_usd=_.amount_usd.sum(),
+            related=_.related.any(),
+            hr=_.hr.any(),
+            foreign=_.foreign.any(),
+            small_payments=_.small_payments.sum(),
+            first_ts=_.first_ts.min(),
+            last_ts=_.last_ts.max(),
+        )
+        .mutate(sender_id=_.sender_entity)
+    )
+
+
+def person_sender_features(
+    payments: ir.Table,
+    facts: ir.Table,
+    pairs: ir.Table,
+    purposes: list[str],
+    sender_entities: ir.Table,
+    households_of: ir.Table | None = None,
+) -> ir.Table:
+    """`sender_features` of each sender id from all the payments of its person (resolved
+    entity): an offender who spreads his payments over two remitters, or pays under two
+    customer ids, shows the pattern of all of them at each id, as one institution seeing
+    everything would see it (issue 16). Name and country stay each id's own. `pairs`:
+    `pair_features` per id; `facts` carry `sender_entity`."""
+    people = sender_entities.select(account="party_id", person="entity_id")
+    own = payments.group_by("sender_id").aggregate(
+        name=_.sender_name.arbitrary(), country=_.sender_country.arbitrary()
+    )
+    accounts = own.left_join(people, own.sender_id == people.account)
+    # A view: the person's features come from the same tables, which Ibis would otherwise
+    # take for one relation joined to itself.
+    accounts = accounts.select(
+        "sender_id", "name", "country", person=ibis.coalesce(accounts.person, accounts.sender_id)
+    ).view()
+    paid = payments.left_join(people, payments.sender_id == people.account)
+    paid = paid.mutate(sender_id=ibis.coalesce(paid.person, paid.sender_id)).drop(
+        "account", "person"
+    )
+    persons = sender_features(
+        paid,
+        facts.mutate(sender_id=facts.sender_entity),
+        person_pairs(pairs),
+        purposes,
+        households_of,
+    ).drop("name", "country")
+    persons = persons.rename(person="party_id")
+    joined = accounts.join(persons, "person")
+    return joined.select(
+        party_id=joined.sender_id,
+        name=joined.name,
+        country=joined.country,
+        **{c: joined[c] for c in persons.columns if c != "person"},
+    )
+
+
 def beneficiary_features(
     payments: ir.Table,
     facts: ir.Table,

@@ -16,7 +16,8 @@ in vigil.features.parties):
   in the same country (B5), with every account of their people;
 - senders: those with new payments or a new person, and every sender with a high-risk pair
   to one of those people (R4 counts the other payers of a sender's high-risk beneficiaries,
-  R2 their people).
+  R2 their people), with every id of their people (old and new: a sender's features are
+  its person's, vigil.features.parties.person_sender_features).
 Their features are computed from all of their payments, old and new, and replace their rows;
 every other row is left as it is, which is what a full scan would compute for it again.
 """
@@ -31,7 +32,7 @@ from importlib import resources
 import ibis.expr.types as ir
 
 from vigil.features.contrast import household_co_recipients, households
-from vigil.features.parties import beneficiary_features, pair_features, sender_features
+from vigil.features.parties import beneficiary_features, pair_features, person_sender_features
 from vigil.features.payments import name_key
 from vigil.indicators.catalogue import Catalogue
 from vigil.pipeline.facts import facts_of, refresh_offsets
@@ -209,10 +210,22 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
     # R4 counts the other payers of a sender's high-risk beneficiaries (R2 their people):
     # only senders with a high-risk pair to a reached person are reached through them.
     sql(
-        """CREATE OR REPLACE TEMP TABLE inc_senders AS
+        """CREATE OR REPLACE TEMP TABLE inc_reached_senders AS
         SELECT party_id FROM inc_pair_senders
         UNION SELECT sender_id FROM pair_features
         WHERE hr AND beneficiary_id IN (SELECT * FROM inc_people_accounts)"""
+    )
+    # A sender's features are its person's: every id of a reached sender's person, as it
+    # is now and as it was (an id that left the person changes the others' figures).
+    sql(
+        """CREATE OR REPLACE TEMP TABLE inc_senders AS
+        SELECT party_id FROM inc_reached_senders
+        UNION SELECT party_id FROM sender_entities WHERE entity_id IN (
+            SELECT entity_id FROM sender_entities
+            WHERE party_id IN (SELECT party_id FROM inc_reached_senders))
+        UNION SELECT party_id FROM previous_sender_entities WHERE entity_id IN (
+            SELECT entity_id FROM previous_sender_entities
+            WHERE party_id IN (SELECT party_id FROM inc_reached_senders))"""
     )
     sql(
         """CREATE OR REPLACE TEMP TABLE inc_payers AS
@@ -229,7 +242,9 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
     own_pairs = all_pairs.filter(all_pairs.sender_id.isin(readers))
     people_pairs = all_pairs.filter(all_pairs.beneficiary_entity.isin(own_pairs.beneficiary_entity))
     purposes = list(catalogue.parameters.purpose_words)
-    senders = sender_features(own_payments, facts, people_pairs, purposes)
+    senders = person_sender_features(
+        own_payments, facts, people_pairs, purposes, ws.table("sender_entities")
+    )
     _replace_rows(
         ws, "sender_payment_features", "party_id IN (SELECT party_id FROM inc_senders)", senders
     )

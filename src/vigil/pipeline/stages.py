@@ -16,7 +16,11 @@ import polars as pl
 from vigil.cases.entity_decisions import rejected_pairs_beside
 from vigil.exchanges.features import refresh_links, with_exchange_features
 from vigil.features.contrast import households
-from vigil.features.parties import beneficiary_features, pair_features, sender_features
+from vigil.features.parties import (
+    beneficiary_features,
+    pair_features,
+    person_sender_features,
+)
 from vigil.indicators.catalogue import Catalogue
 from vigil.indicators.evaluate import evaluate_indicators
 from vigil.indicators.watchlist import match_watchlist
@@ -113,9 +117,10 @@ def features_stage(ctx: ScanContext) -> None:
     ws.replace_table("beneficiary_households", households(payments), temporary=True)
     homes = ws.table("beneficiary_households")
     purposes = list(ctx.catalogue.parameters.purpose_words)
-    ws.replace_table(
-        "sender_payment_features", sender_features(payments, facts, pairs, purposes, homes)
+    senders = person_sender_features(
+        payments, facts, pairs, purposes, ws.table("sender_entities"), homes
     )
+    ws.replace_table("sender_payment_features", senders)
     beneficiaries = beneficiary_features(payments, facts, pairs, purposes, homes)
     ws.replace_table("beneficiary_payment_features", beneficiaries)
     for temporary in ("payment_facts", "beneficiary_households"):  # memory for what follows
