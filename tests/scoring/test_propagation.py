@@ -71,3 +71,18 @@ def test_relatives_stay_out_of_the_payers_of_a_household():
     assert beneficiaries.loc["w", "suspicious_payers"] == 1
     assert "kin" not in senders.index  # family money makes no co-payer links
     assert senders.loc["c1", "co_payer_links"] == 0
+
+
+def test_each_id_of_an_offender_carries_the_co_offenders_of_all_his_ids():
+    # One man at two institutions: at the first he pays a wallet nobody else pays, at the
+    # second a facilitator two offenders pay too.
+    pairs = [
+        pair("bank:a", "same-man", "lone", "L"),
+        pair("remit:b", "same-man", "fac", "F"),
+        pair("x1", "p1", "fac", "F"),
+        pair("x2", "p2", "fac", "F"),
+    ]
+    senders, _ = network(pairs, {"bank:a": 0.2, "remit:b": 0.3, "x1": 0.9, "x2": 0.8})
+    for account in ("bank:a", "remit:b"):
+        assert senders.loc[account, "suspicious_co_payers"] == 2
+        assert senders.loc[account, "co_payer_links"] == 2

@@ -53,8 +53,11 @@ def beneficiary_network_features(
 
 
 def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold: float) -> ir.Table:
-    """Per sender account: links to suspicious, unrelated co-payers of the people it pays in
-    high-risk countries (the sender's own person left out)."""
+    """Per sender account, the figures of its person: links to suspicious, unrelated
+    co-payers of the people the person pays in high-risk countries (the person left out).
+    Counted per person, not per account: an offender whose ids at two institutions pay one
+    facilitator each would otherwise show at each id half of his co-offenders, and at the
+    id that pays a wallet nobody else pays, none."""
     people = _people(pairs, sender_scores)
     unrelated = ~people.related & people.foreign
     suspect = (people.base >= threshold) & unrelated
@@ -65,7 +68,7 @@ def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold:
     # family money is not a co-payer of whoever else pays it.
     own_pairs = (
         pairs.filter(pairs.hr & ~pairs.related)
-        .select("sender_id", "sender_entity", "beneficiary_entity")
+        .select("sender_entity", "beneficiary_entity")
         .distinct()
     )
     self_row = people.select(
@@ -78,12 +81,12 @@ def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold:
         self_row, ["sender_entity", "beneficiary_entity"]
     )
     links = own.select(
-        "sender_id",
+        "sender_entity",
         suspects=own.suspects - own.self_suspect,
         others=own.unrelated - own.self_unrelated,
     )
-    return (
-        links.group_by("sender_id")
+    per_person = (
+        links.group_by("sender_entity")
         .aggregate(suspicious_co_payers=_.suspects.sum(), co_payer_links=_.others.sum())
         .mutate(
             # A popular shop's customers are mostly ordinary: the share, not the count, tells.
@@ -91,5 +94,10 @@ def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold:
                 _.co_payer_links > 0, _.suspicious_co_payers / _.co_payer_links, 0.0
             )
         )
+    )
+    accounts = pairs.select("sender_id", "sender_entity").distinct().view()
+    return (
+        accounts.join(per_person, "sender_entity")
+        .drop("sender_entity")
         .rename(party_id="sender_id")
     )
