@@ -7,18 +7,20 @@ workspace's own connection) scores pairs of parties that share a blocking key (n
 or a distinctive payer / payee in common) on:
 - identity attributes: name, country and, for beneficiaries, city;
 - behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
-  in common (most of them, three or more, two, one), which counts only under names alike
-  (one name written another way, whose initials fit: relatives share payers too), and
-  churn (one account stops as the other starts). Where names cannot decide (a few hundred
-  name pairs cover most people of a country), this is the evidence.
+  in common (most of them, three or more, for senders a rare one that few others pay, two,
+  one), which counts only under names alike (one name written another way, whose initials
+  fit: relatives share payers too), and churn (one account stops as the other starts).
+  Where names cannot decide (a few hundred name pairs cover most people of a country),
+  this is the evidence.
 The payments are read once, folded per sender, beneficiary and the names they were paid
 under (resolution_model.payment_summary_sql); both kinds are resolved from that.
 
 The model is trained without labels (resolution_training): u by random sampling, m and
 the chance that two parties match by expectation maximisation on beneficiaries (name and
 city), the behavioural m and u by a second pass among namesakes; senders, with a name
-only, borrow the name's m and take the behavioural u from namesake pairs. A name, exact
-or written another way, weighs by how common it is in the country
+only, borrow the name's m and take the behavioural u from namesake pairs, but for a rare
+payee in common the chance that two random senders share one. A name, exact or written
+another way, weighs by how common it is in the country
 (resolution_model.frequency_sql); more payers in common never weigh less than fewer. A kind with
 too few parties to train uses the config's priors. Pairs at or above the threshold are
 linked, except an initial that fits two unlinked people and pairs an analyst rejected

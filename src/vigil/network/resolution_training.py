@@ -19,7 +19,10 @@
   are namesakes, so u is how often two namesakes share payers, not two random parties
   (far rarer). The first pass leaves behaviour out: relatives share a surname, a city
   and the payer who supports them, and would pass for one person. Senders keep the
-  behavioural m of the priors and take u as the share among namesake pairs.
+  behavioural m of the priors and take u as the share among namesake pairs; for a rare
+  payee in common (few senders pay it: relatives, a facilitator) the chance that two
+  random senders share one, an inverse document frequency that falls as the population
+  grows (namesakes who share such a payee are mostly one customer's two ids).
   Where that EM pass fails (a level's u driven to zero: too few namesakes), a second pass
   trains m alone with u at the priors; where that fails too, u comes from the namesake
   pairs (never below the prior). The top level, "most payers in common", keeps the
