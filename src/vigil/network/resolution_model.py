@@ -26,6 +26,11 @@ class PartyKind:
     city_column: str | None
     counterpart_column: str
     counterparts: str  # the comparison's name and the word in explanations: payers, payees
+    # One counterpart in common that is each party's only one is evidence of one person
+    # for beneficiaries (who pays two namesakes and no one else?), not for senders: most
+    # customers pay one beneficiary, and namesakes among a performer's or a shop's
+    # customers are bound to occur.
+    sole_counterpart_tells: bool = False
 
 
 BENEFICIARY = PartyKind(
@@ -36,6 +41,7 @@ BENEFICIARY = PartyKind(
     "beneficiary_city",
     "sender_id",
     "payers",
+    sole_counterpart_tells=True,
 )
 SENDER = PartyKind(
     "sender", "sender_id", "sender_name", "sender_country", None, "beneficiary_id", "payees"
@@ -175,6 +181,32 @@ COUNTRY = Comparison(
 )
 
 
+# One wallet replaced by another: the earlier account's last payment at most
+# CHURN_OVERLAP_DAYS after, and at most CHURN_GAP_DAYS before, the later account's first;
+# the later one goes on after the earlier stops; each was in use for CHURN_MIN_SPAN_DAYS
+# (two one-off payments a month apart say nothing).
+CHURN_OVERLAP_DAYS = 14
+CHURN_GAP_DAYS = 62
+CHURN_MIN_SPAN_DAYS = 14
+_EARLY = "(CASE WHEN first_day_l <= first_day_r THEN {l} ELSE {r} END)"
+_LATE = "(CASE WHEN first_day_l <= first_day_r THEN {r} ELSE {l} END)"
+_GAP = (
+    _LATE.format(l="first_day_l", r="first_day_r")
+    + " - "
+    + _EARLY.format(l="last_day_l", r="last_day_r")
+)
+# One account stops as the other starts (the condition of the churn level, and of a payer
+# handed over from one account to the other).
+CHURN_SQL = (
+    f"first_day_l <> first_day_r "
+    f"AND last_day_l - first_day_l >= {CHURN_MIN_SPAN_DAYS} "
+    f"AND last_day_r - first_day_r >= {CHURN_MIN_SPAN_DAYS} "
+    f"AND {_GAP} BETWEEN -{CHURN_OVERLAP_DAYS} AND {CHURN_GAP_DAYS} "
+    f"AND {_LATE.format(l='last_day_l', r='last_day_r')} "
+    f"> {_EARLY.format(l='last_day_l', r='last_day_r')}"
+)
+
+
 SHARED = "len(list_intersect(counterparts_l, counterparts_r))"
 # Names alike enough for shared payers to be evidence of one person: the same name, or one
 # form of it (initials, a middle name, a typo). Under names that merely look alike
@@ -191,25 +223,50 @@ ALIKE_NAME_LEVELS = (
 def counterparts_comparison(kind: PartyKind) -> Comparison:
     """Payers (of a beneficiary) or payees (of a sender) the two parties have in common.
     Only distinctive counterparts count (see `behaviour_sql`): an offender paying two
-    wallets of one facilitator, not a shop's thousand customers."""
+    wallets of one facilitator, not a shop's thousand customers. Beside how many are in
+    common, two patterns of one person's accounts that a payer or two shows:
+    - handover: one account stops as the other starts and the payers moved with it (a
+      churned wallet: the offender pays whichever wallet the facilitator has open);
+    - sole (beneficiaries, see PartyKind): each account has one distinctive payer, the
+      same (a facilitator whose one offender pays each of her wallets; two namesakes
+      each paid by one and the same person and by no one else are rare);
+    and one against: one payer in common among many on each side is what two shops'
+    accounts show, a customer who bought from both."""
     word = kind.counterparts
     alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
+    sole = Level(
+        "sole",
+        f"one {word[:-1]} in common, the only one of each",
+        f"{SHARED} = 1 AND len(counterparts_l) = 1 AND len(counterparts_r) = 1 AND {alike}",
+    )
+    levels = (
+        Level(
+            "most",
+            f"most {word} in common (two or more, at least half of one side)",
+            f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
+            f"len(counterparts_r)) AND {alike}",
+        ),
+        Level(
+            "handover",
+            f"{word} in common, and one account stops as the other starts",
+            f"{SHARED} >= 1 AND {alike} AND {CHURN_SQL}",
+        ),
+        Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
+        Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
+        *((sole,) if kind.sole_counterpart_tells else ()),
+        Level(
+            "one_among_many",
+            f"one {word[:-1]} in common, of three or more on each side",
+            f"{SHARED} = 1 AND least(len(counterparts_l), len(counterparts_r)) >= 3 AND {alike}",
+        ),
+        Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
+        Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
+        Level("none", f"no {word[:-1]} in common", "ELSE"),
+    )
     return Comparison(
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
-        (
-            Level(
-                "most",
-                f"most {word} in common (two or more, at least half of one side)",
-                f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
-                f"len(counterparts_r)) AND {alike}",
-            ),
-            Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
-            Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
-            Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
-            Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
-            Level("none", f"no {word[:-1]} in common", "ELSE"),
-        ),
+        levels,
         detail_sql=(
             f"'(' || {SHARED} || ' of ' || len(counterparts_l) || ' and ' "
             f"|| len(counterparts_r) || ' distinctive {word})'"
@@ -218,34 +275,11 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
     )
 
 
-# One wallet replaced by another: the earlier account's last payment at most
-# CHURN_OVERLAP_DAYS after, and at most CHURN_GAP_DAYS before, the later account's first;
-# the later one goes on after the earlier stops; each was in use for CHURN_MIN_SPAN_DAYS
-# (two one-off payments a month apart say nothing).
-CHURN_OVERLAP_DAYS = 14
-CHURN_GAP_DAYS = 62
-CHURN_MIN_SPAN_DAYS = 14
-_EARLY = "(CASE WHEN first_day_l <= first_day_r THEN {l} ELSE {r} END)"
-_LATE = "(CASE WHEN first_day_l <= first_day_r THEN {r} ELSE {l} END)"
-_GAP = (
-    _LATE.format(l="first_day_l", r="first_day_r")
-    + " - "
-    + _EARLY.format(l="last_day_l", r="last_day_r")
-)
 TIMING = Comparison(
     "timing",
     "first_day_l IS NULL OR first_day_r IS NULL",
     (
-        Level(
-            "churn",
-            "one account stops as the other starts",
-            f"first_day_l <> first_day_r "
-            f"AND last_day_l - first_day_l >= {CHURN_MIN_SPAN_DAYS} "
-            f"AND last_day_r - first_day_r >= {CHURN_MIN_SPAN_DAYS} "
-            f"AND {_GAP} BETWEEN -{CHURN_OVERLAP_DAYS} AND {CHURN_GAP_DAYS} "
-            f"AND {_LATE.format(l='last_day_l', r='last_day_r')} "
-            f"> {_EARLY.format(l='last_day_l', r='last_day_r')}",
-        ),
+        Level("churn", "one account stops as the other starts", CHURN_SQL),
         Level("other", "active side by side, or far apart", "ELSE"),
     ),
     detail_sql=f"'(' || ({_GAP}) || ' days from the one''s last payment to the other''s first)'",
@@ -577,7 +611,8 @@ def comparison_dicts(
 
 
 NAMESAKES_PER_NAME = 40  # parties of one name drawn (by id hash) to count namesake pairs
-_PAIR_COLUMNS = (
+# The party columns the behavioural comparisons read of a pair (as `_l` and `_r`).
+PAIR_COLUMNS = (
     "party_id",
     "counterparts",
     "first_day",
@@ -609,7 +644,7 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
-    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in _PAIR_COLUMNS)
+    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
     selects = []
     for comparison in comparisons_for(kind):
         if not comparison.behavioural:
