@@ -170,6 +170,25 @@ def test_a_senders_only_payee_in_common_is_one_payee_in_common(tmp_path: Path) -
     assert _levels_of(rows, SENDER, [("S-BM-1", "S-BM-2")], tmp_path) == ["one"]
 
 
+def test_most_payees_in_common_means_most_of_each_customers_payees(tmp_path: Path) -> None:
+    # One customer's two ids (each payment under one or the other) pay the same people;
+    # two namesake customers of one performer do not: one of them also pays four others.
+    def paid(customer: str, wallets: tuple[str, ...], name: str) -> list[dict[str, str]]:
+        return [
+            payment(customer, wallet, JANUARY + timedelta(days=7 * week), sender_name=name)
+            for wallet in wallets
+            for week in range(3)
+        ]
+
+    performer = ("W-STAN-1", "W-STAN-2")
+    rows = paid("S-KM-1", (*performer, "W-A", "W-B", "W-C", "W-D"), "Karen Morgan")
+    rows += paid("S-KM-2", performer, "Karen Morgan")
+    rows += paid("S-JS-APP", (*performer, "W-A"), "John Smith")
+    rows += paid("S-JS-AGENT", (*performer, "W-A"), "SMITH, John")
+    pairs = [("S-KM-1", "S-KM-2"), ("S-JS-AGENT", "S-JS-APP")]
+    assert _levels_of(rows, SENDER, pairs, tmp_path) == ["several", "most"]
+
+
 def test_a_payer_pattern_never_weighs_less_than_one_payer_in_common() -> None:
     # Trained apart on few pairs, "the only one of each" or "handed over" could come out
     # weaker than "one payer in common", and one among many stronger: not so after training.

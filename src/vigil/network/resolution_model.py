@@ -31,6 +31,12 @@ class PartyKind:
     # customers pay one beneficiary, and namesakes among a performer's or a shop's
     # customers are bound to occur.
     sole_counterpart_tells: bool = False
+    # "Most counterparts in common": at least half of each side's counterparts (all of
+    # them, distinctive or not) rather than of one side. One customer's two ids each pay
+    # mostly the people the other pays (each payment goes out under one id or the other);
+    # a namesake customer of one performer also pays others. A facilitator's second
+    # wallet gets a few of her payers: half of one side is what her wallets show.
+    most_of_each_side: bool = False
 
 
 BENEFICIARY = PartyKind(
@@ -44,7 +50,14 @@ BENEFICIARY = PartyKind(
     sole_counterpart_tells=True,
 )
 SENDER = PartyKind(
-    "sender", "sender_id", "sender_name", "sender_country", None, "beneficiary_id", "payees"
+    "sender",
+    "sender_id",
+    "sender_name",
+    "sender_country",
+    None,
+    "beneficiary_id",
+    "payees",
+    most_of_each_side=True,
 )
 
 
@@ -239,13 +252,21 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
         f"one {word[:-1]} in common, the only one of each",
         f"{SHARED} = 1 AND len(counterparts_l) = 1 AND len(counterparts_r) = 1 AND {alike}",
     )
-    levels = (
-        Level(
+    most = Level(
+        "most",
+        f"most {word} in common (two or more, at least half of one side)",
+        f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
+        f"len(counterparts_r)) AND {alike}",
+    )
+    if kind.most_of_each_side:
+        most = Level(
             "most",
-            f"most {word} in common (two or more, at least half of one side)",
-            f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
-            f"len(counterparts_r)) AND {alike}",
-        ),
+            f"most {word} in common (two or more, at least half of all those of each side)",
+            f"{SHARED} >= 2 AND 2 * {SHARED} >= greatest(counterpart_count_l, "
+            f"counterpart_count_r) AND {alike}",
+        )
+    levels = (
+        most,
         Level(
             "handover",
             f"{word} in common, and one account stops as the other starts",
@@ -361,6 +382,7 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
       at most `behaviour.max_counterpart_parties` parties of its kind, at most
       `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
       a big employer's staff are left out: sharing them says nothing.
+    - `counterpart_count`: how many payers (payees) it has, distinctive or not.
     - `first_day`, `last_day`: its first and last payment (days since 1970-01-01)."""
     behaviour = config.behaviour
     return f"""
@@ -384,10 +406,11 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
             FROM listed GROUP BY party_id
         ),
         days AS (
-            SELECT party_id, min(first_day) AS first_day, max(last_day) AS last_day
+            SELECT party_id, count(*) AS counterpart_count, min(first_day) AS first_day,
+                   max(last_day) AS last_day
             FROM pairs GROUP BY 1
         )
-        SELECT party_id, counterparts, first_day, last_day
+        SELECT party_id, counterparts, counterpart_count, first_day, last_day
         FROM days LEFT JOIN lists USING (party_id)
     """
 
@@ -448,7 +471,7 @@ def party_records_sql(
                     THEN name_core END AS core_key,
                country || ' ' || name_core AS namesake_key,
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
-               b.first_day, b.last_day
+               b.counterpart_count, b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)
         LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
@@ -615,6 +638,7 @@ NAMESAKES_PER_NAME = 40  # parties of one name drawn (by id hash) to count names
 PAIR_COLUMNS = (
     "party_id",
     "counterparts",
+    "counterpart_count",
     "first_day",
     "last_day",
     "name_in_country",
