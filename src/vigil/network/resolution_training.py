@@ -232,9 +232,10 @@ def _namesake_levels(
     namesakes may raise a level's u above the prior (a population where namesakes often
     share payees), never lower it: measured on namesakes drawn across a whole country, it
     misses the small businesses and families whose customers share a payee, and a false
-    merge ties an innocent person to whoever the other account pays. The top level
-    ("most ... in common") keeps the prior: the namesakes who reach it are mostly one
-    person's two accounts. A level no namesake pair shows keeps its prior u."""
+    merge ties an innocent person to whoever the other account pays. The top levels
+    (COUNTERPART_STRONGEST: "most ... in common", a handover, a sole payer) keep the prior:
+    the namesakes who reach them are mostly one person's two accounts. A level no namesake
+    pair shows keeps its prior u."""
     out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     for key, share in (namesakes or {}).items():
         if not share or key[1] in COUNTERPART_STRONGEST:
@@ -245,10 +246,11 @@ def _namesake_levels(
 
 # The counterpart levels with counterparts in common (names alike).
 COUNTERPART_ORDER = ("one_among_many", "one", "sole", "several", "many", "handover", "most")
-# Each level's weight is at least that of the level after it: more counterparts in common
-# is never weaker evidence than fewer, nor is one payer who is each account's only one, or
-# who moved from the one account to the other, weaker than one payer in common; one among
-# many on each side is the weakest. In an order where the weaker comes first.
+# (stronger, weaker): the first level's weight is at least the second's. More counterparts
+# in common is never weaker evidence than fewer, nor is one payer who is each account's
+# only one, or who moved from the one account to the other, weaker than one payer in
+# common; one among many on each side is the weakest. A level is raised before it serves
+# as the floor of another.
 COUNTERPART_AT_LEAST = (
     ("one", "one_among_many"),
     ("sole", "one"),
