@@ -3,7 +3,7 @@ detection.
 
     .venv/bin/python -m benchmarks.resolution_quality [--senders 5000] [--seed 3]
         [--scenarios default ...] [--thresholds 0.5 0.8 0.9 0.95 0.99] [--workdir DIR]
-        [--split-offenders SHARE] [--no-detection]
+        [--split-offenders SHARE] [--no-detection] [--show-misses THRESHOLD]
 
 parties.csv names the person behind each account (`person_id`): several wallets per
 person, often under a spelling variant, sometimes in another city; where a sender has no
@@ -24,6 +24,11 @@ that the ambiguous-initial rule is applied at the lowest one).
 Split offenders (one customer paying under two ids) are 1 in 10,000 senders in the hard
 scenarios: too few to measure sender pairs at a few thousand senders. `--split-offenders`
 raises their share of senders (taken from the largest population) so that there are.
+
+`--show-misses T` prints, at threshold T, the facilitator pairs left apart (names, cities,
+their distinctive payers, those in common and how many beneficiaries each shared payer
+pays, and the pair's own link if it has one) and the twin pairs merged (with the links of
+their entity): what to look at when recall or the twins go wrong.
 
 Detection: the whole scan with resolution and with `enabled: false` (every account a
 person of its own): average precision of offenders and facilitators.
@@ -149,6 +154,81 @@ def pair_figures(ws: Workspace, group: str) -> dict[str, float]:
     }
 
 
+MISSES_SHOWN = 40
+
+
+def show_misses(ws: Workspace, scenario: str, threshold: float) -> None:
+    """Facilitator pairs apart and twin pairs merged at `threshold` (see the docstring)."""
+    components(ws, threshold)
+    ws.con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE miss_parties AS
+        WITH payers AS (
+            SELECT beneficiary_id AS party_id, sender_id, count(*) AS payments
+            FROM payments GROUP BY ALL
+        ),
+        spread AS (SELECT sender_id, count(*) AS spread FROM payers GROUP BY sender_id)
+        SELECT t.party_id, t.person, t.role, t.twin_key,
+               coalesce(a.entity, t.party_kind || ':' || t.party_id) AS entity,
+               any_value(p.name) AS name, any_value(p.city) AS city,
+               list(sender_id || ':' || spread ORDER BY sender_id) AS payers,
+               min(p.first_day) AS first_day, max(p.last_day) AS last_day
+        FROM truth t LEFT JOIN assigned a USING (party_kind, party_id)
+        JOIN (
+            SELECT beneficiary_id AS party_id, any_value(beneficiary_name) AS name,
+                   any_value(beneficiary_city) AS city,
+                   CAST(min(ts_utc) AS DATE) AS first_day, CAST(max(ts_utc) AS DATE) AS last_day
+            FROM payments GROUP BY 1
+        ) p USING (party_id)
+        JOIN payers USING (party_id) JOIN spread USING (sender_id)
+        WHERE t.party_kind = 'beneficiary'
+        GROUP BY ALL
+        """
+    )
+    missed = ws.con.execute(
+        f"""
+        SELECT a.name, a.city, b.name, b.city,
+               list_intersect(a.payers, b.payers) AS shared, len(a.payers), len(b.payers),
+               a.first_day || '..' || a.last_day, b.first_day || '..' || b.last_day,
+               l.match_probability, l.explanation
+        FROM miss_parties a JOIN miss_parties b
+          ON a.person = b.person AND a.party_id < b.party_id AND a.entity <> b.entity
+        LEFT JOIN entity_links l ON l.party_kind = 'beneficiary'
+          AND l.left_id = a.party_id AND l.right_id = b.party_id
+        WHERE a.role = 'facilitator'
+        ORDER BY hash(a.party_id || b.party_id) LIMIT {MISSES_SHOWN}
+        """
+    ).fetchall()
+    print(f"\n{scenario}: facilitator pairs apart at {threshold:g} (payer:its beneficiaries)")
+    for row in missed:
+        print("  " + " | ".join(str(x) for x in row))
+    for kind in ("beneficiary", "sender"):
+        merged = ws.con.execute(
+            f"""
+            WITH t AS (
+                SELECT t.party_id, t.person, t.twin_key,
+                       coalesce(a.entity, t.party_kind || ':' || t.party_id) AS entity
+                FROM truth t LEFT JOIN assigned a USING (party_kind, party_id)
+                WHERE t.party_kind = '{kind}'
+            )
+            SELECT a.twin_key, a.party_id, b.party_id,
+                   (SELECT list(l.left_id || '-' || l.right_id || ' '
+                                || round(l.match_probability, 3) || ': ' || l.explanation)
+                    FROM entity_links l JOIN t x ON x.party_id = l.left_id
+                    WHERE l.party_kind = '{kind}' AND x.entity = a.entity
+                      AND l.match_probability >= {threshold!r})
+            FROM t a JOIN t b ON a.twin_key = b.twin_key AND a.entity = b.entity
+              AND a.person <> b.person AND a.party_id < b.party_id
+            LIMIT {MISSES_SHOWN}
+            """
+        ).fetchall()
+        print(f"{scenario}: {kind} twin pairs merged at {threshold:g}")
+        for key, left, right, links in merged:
+            print(f"  {key}: {left} + {right}")
+            for link in links or []:
+                print(f"      {link}")
+
+
 def config_with(folder: Path, **values: object) -> Path:
     """The shipped configuration with some keys changed."""
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
@@ -175,7 +255,13 @@ def with_split_offenders(name: str, share: float | None) -> str | Scenario:
     return scenario.model_copy(update={"populations": pops})
 
 
-def quality(scenario: str, out: Path, generated, thresholds: list[float]) -> None:
+def quality(
+    scenario: str,
+    out: Path,
+    generated,
+    thresholds: list[float],
+    misses_at: float | None = None,
+) -> None:
     with Workspace.open(out / "vigil.duckdb") as ws:
         ingest(ws, [generated.transactions], quarantine_path=out / "quarantine.csv")
         started = time.perf_counter()
@@ -192,6 +278,8 @@ def quality(scenario: str, out: Path, generated, thresholds: list[float]) -> Non
                     f"{f['twin_names']:,.0f} | {f['twins_merged']:,.0f} | {seconds:.1f} |",
                     flush=True,
                 )
+        if misses_at is not None:
+            show_misses(ws, scenario, misses_at)
 
 
 def detection(scenario: str, out: Path, generated) -> str:
@@ -219,6 +307,13 @@ def main() -> None:
         help="share of senders who are offenders paying under two ids (default: the scenario's)",
     )
     parser.add_argument("--no-detection", action="store_true", help="pairwise figures only")
+    parser.add_argument(
+        "--show-misses",
+        type=float,
+        default=None,
+        metavar="THRESHOLD",
+        help="print the facilitator pairs left apart and the twins merged at this threshold",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="vigil-resolution-"))
@@ -236,7 +331,7 @@ def main() -> None:
             seed=args.seed,
             scenario=with_split_offenders(scenario, args.split_offenders),
         )
-        quality(scenario, out, generated[scenario], args.thresholds)
+        quality(scenario, out, generated[scenario], args.thresholds, args.show_misses)
     if args.no_detection:
         return
     print()

@@ -111,8 +111,8 @@ def test_one_customer_under_two_ids_paying_the_same_wallets_is_one_sender(ws: Wo
     explanation = _explanation(ws, "sender", "C-0077", "C-9310")
     assert explanation.startswith("name: a name written as its initial (+")
     assert (
-        "payees: most payees in common (two or more, at least half of one side) "
-        "(2 of 2 and 2 distinctive payees) (+" in explanation
+        "payees: most payees in common (two or more, at least half of all those of each "
+        "side) (2 of 2 and 2 distinctive payees) (+" in explanation
     )
 
 

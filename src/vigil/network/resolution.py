@@ -7,11 +7,13 @@ workspace's own connection) scores pairs of parties that share a blocking key (n
 or a distinctive payer / payee in common) on:
 - identity attributes: name, country and, for beneficiaries, city;
 - behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
-  in common (most of them, three or more, for senders a rare one that few others pay, two,
-  one), which counts only under names alike (one name written another way, whose initials
-  fit: relatives share payers too), and churn (one account stops as the other starts).
-  Where names cannot decide (a few hundred name pairs cover most people of a country),
-  this is the evidence.
+  in common (most of them, handed over from the one account to the other as one stopped
+  and the other started, three or more, for senders a rare one that few others pay, two,
+  one that is each beneficiary's only payer, one, one among many on each side), which
+  counts only under names alike (one name written another way, whose initials fit:
+  relatives share payers too), and churn (one account stops as the other starts). Where
+  names cannot decide (a few hundred name pairs cover most people of a country), this is
+  the evidence.
 The payments are read once, folded per sender, beneficiary and the names they were paid
 under (resolution_model.payment_summary_sql); both kinds are resolved from that.
 
@@ -59,6 +61,7 @@ from vigil.network.resolution_model import (
     PartyKind,
     behaviour_sql,
     comparisons_for,
+    counterparts_comparison,
     frequency_columns,
     frequency_sql,
     namesake_levels_sql,
@@ -68,8 +71,8 @@ from vigil.network.resolution_model import (
     rare_coincidence_sql,
 )
 from vigil.network.resolution_training import (
+    COUNTERPART_ORDER,
     Model,
-    counterpart_order,
     em_block_pairs_sql,
     linker_for,
     prior_model,
@@ -460,7 +463,8 @@ def _namesake_shares(
     shares = {(comparison, level): share for comparison, level, share, _ in rows}
     pairs = {comparison: n for comparison, _, _, n in rows}
     if kind.counterparts in pairs:
-        for level in counterpart_order(config, kind.counterparts):
+        present = {level.key for level in counterparts_comparison(kind).levels}
+        for level in (key for key in COUNTERPART_ORDER if key in present):
             unseen = 1 / (pairs[kind.counterparts] + 1)
             shares.setdefault((kind.counterparts, level), unseen)
     return shares

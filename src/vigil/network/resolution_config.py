@@ -67,11 +67,17 @@ class CountryPriors(_Comparison):
 
 class CounterpartPriors(_Comparison):
     most: LevelPrior
+    handover: LevelPrior
     many: LevelPrior
     several: LevelPrior
+    one_among_many: LevelPrior
     one: LevelPrior
     unlike_names: LevelPrior
     none: LevelPrior
+
+
+class PayerPriors(CounterpartPriors):
+    sole: LevelPrior  # a beneficiary's only payer in common (resolution_model.PartyKind)
 
 
 class PayeePriors(CounterpartPriors):
@@ -90,7 +96,7 @@ class Priors(Strict):
     name: NamePriors
     city: CityPriors
     country: CountryPriors
-    payers: CounterpartPriors
+    payers: PayerPriors
     payees: PayeePriors
     timing: TimingPriors
 

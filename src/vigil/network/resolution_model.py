@@ -30,6 +30,17 @@ class PartyKind:
     # across institutions, one person's ids often share just one payee, the relative or
     # facilitator few others pay; a popular performer's payers share theirs by chance).
     rare_level: bool = False
+    # One counterpart in common that is each party's only one is evidence of one person
+    # for beneficiaries (who pays two namesakes and no one else?), not for senders: most
+    # customers pay one beneficiary, and namesakes among a performer's or a shop's
+    # customers are bound to occur.
+    sole_counterpart_tells: bool = False
+    # "Most counterparts in common": at least half of each side's counterparts (all of
+    # them, distinctive or not) rather than of one side. One customer's two ids each pay
+    # mostly the people the other pays (each payment goes out under one id or the other);
+    # a namesake customer of one performer also pays others. A facilitator's second
+    # wallet gets a few of her payers: half of one side is what her wallets show.
+    most_of_each_side: bool = False
 
 
 BENEFICIARY = PartyKind(
@@ -40,6 +51,7 @@ BENEFICIARY = PartyKind(
     "beneficiary_city",
     "sender_id",
     "payers",
+    sole_counterpart_tells=True,
 )
 SENDER = PartyKind(
     "sender",
@@ -50,6 +62,7 @@ SENDER = PartyKind(
     "beneficiary_id",
     "payees",
     rare_level=True,
+    most_of_each_side=True,
 )
 
 
@@ -186,6 +199,32 @@ COUNTRY = Comparison(
 )
 
 
+# One wallet replaced by another: the earlier account's last payment at most
+# CHURN_OVERLAP_DAYS after, and at most CHURN_GAP_DAYS before, the later account's first;
+# the later one goes on after the earlier stops; each was in use for CHURN_MIN_SPAN_DAYS
+# (two one-off payments a month apart say nothing).
+CHURN_OVERLAP_DAYS = 14
+CHURN_GAP_DAYS = 62
+CHURN_MIN_SPAN_DAYS = 14
+_EARLY = "(CASE WHEN first_day_l <= first_day_r THEN {l} ELSE {r} END)"
+_LATE = "(CASE WHEN first_day_l <= first_day_r THEN {r} ELSE {l} END)"
+_GAP = (
+    _LATE.format(l="first_day_l", r="first_day_r")
+    + " - "
+    + _EARLY.format(l="last_day_l", r="last_day_r")
+)
+# One account stops as the other starts (the condition of the churn level, and of a payer
+# handed over from one account to the other).
+CHURN_SQL = (
+    f"first_day_l <> first_day_r "
+    f"AND last_day_l - first_day_l >= {CHURN_MIN_SPAN_DAYS} "
+    f"AND last_day_r - first_day_r >= {CHURN_MIN_SPAN_DAYS} "
+    f"AND {_GAP} BETWEEN -{CHURN_OVERLAP_DAYS} AND {CHURN_GAP_DAYS} "
+    f"AND {_LATE.format(l='last_day_l', r='last_day_r')} "
+    f"> {_EARLY.format(l='last_day_l', r='last_day_r')}"
+)
+
+
 SHARED = "len(list_intersect(counterparts_l, counterparts_r))"
 SHARED_RARE = "len(list_intersect(rare_counterparts_l, rare_counterparts_r))"
 # Names alike enough for shared payers to be evidence of one person: the same name, or one
@@ -203,39 +242,67 @@ ALIKE_NAME_LEVELS = (
 def counterparts_comparison(kind: PartyKind) -> Comparison:
     """Payers (of a beneficiary) or payees (of a sender) the two parties have in common.
     Only distinctive counterparts count (see `behaviour_sql`): an offender paying two
-    wallets of one facilitator, not a shop's thousand customers."""
+    wallets of one facilitator, not a shop's thousand customers. Beside how many are in
+    common, two patterns of one person's accounts that a payer or two shows:
+    - handover: one account stops as the other starts and the payers moved with it (a
+      churned wallet: the offender pays whichever wallet the facilitator has open);
+    - sole (beneficiaries, see PartyKind): each account has one distinctive payer, the
+      same (a facilitator whose one offender pays each of her wallets; two namesakes
+      each paid by one and the same person and by no one else are rare);
+    - rare (senders, see PartyKind): a payee in common whom few senders pay;
+    and one against: one payer in common among many on each side is what two shops'
+    accounts show, a customer who bought from both."""
     word = kind.counterparts
     alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
-    # Rare comes before two common counterparts: a relative nobody else pays says more
-    # than two shops' shared customers.
-    rare = (
-        (
-            Level(
-                "rare",
-                f"a {word[:-1]} in common whom few others pay",
-                f"{SHARED_RARE} >= 1 AND {alike}",
-            ),
+    rare = Level(
+        "rare",
+        f"a {word[:-1]} in common whom few others pay",
+        f"{SHARED_RARE} >= 1 AND {alike}",
+    )
+    sole = Level(
+        "sole",
+        f"one {word[:-1]} in common, the only one of each",
+        f"{SHARED} = 1 AND len(counterparts_l) = 1 AND len(counterparts_r) = 1 AND {alike}",
+    )
+    most = Level(
+        "most",
+        f"most {word} in common (two or more, at least half of one side)",
+        f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
+        f"len(counterparts_r)) AND {alike}",
+    )
+    if kind.most_of_each_side:
+        most = Level(
+            "most",
+            f"most {word} in common (two or more, at least half of all those of each side)",
+            f"{SHARED} >= 2 AND 2 * {SHARED} >= greatest(counterpart_count_l, "
+            f"counterpart_count_r) AND {alike}",
         )
-        if kind.rare_level
-        else ()
+    levels = (
+        most,
+        Level(
+            "handover",
+            f"{word} in common, and one account stops as the other starts",
+            f"{SHARED} >= 1 AND {alike} AND {CHURN_SQL}",
+        ),
+        Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
+        # Rare comes before two common counterparts: a relative nobody else pays says more
+        # than two shops' shared customers.
+        *((rare,) if kind.rare_level else ()),
+        Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
+        *((sole,) if kind.sole_counterpart_tells else ()),
+        Level(
+            "one_among_many",
+            f"one {word[:-1]} in common, of three or more on each side",
+            f"{SHARED} = 1 AND least(len(counterparts_l), len(counterparts_r)) >= 3 AND {alike}",
+        ),
+        Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
+        Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
+        Level("none", f"no {word[:-1]} in common", "ELSE"),
     )
     return Comparison(
         word,
         "counterparts_l IS NULL OR counterparts_r IS NULL",
-        (
-            Level(
-                "most",
-                f"most {word} in common (two or more, at least half of one side)",
-                f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
-                f"len(counterparts_r)) AND {alike}",
-            ),
-            Level("many", f"three or more {word} in common", f"{SHARED} >= 3 AND {alike}"),
-            *rare,
-            Level("several", f"two {word} in common", f"{SHARED} = 2 AND {alike}"),
-            Level("one", f"one {word[:-1]} in common", f"{SHARED} = 1 AND {alike}"),
-            Level("unlike_names", f"{word} in common, under names that differ", f"{SHARED} >= 1"),
-            Level("none", f"no {word[:-1]} in common", "ELSE"),
-        ),
+        levels,
         detail_sql=(
             f"'(' || {SHARED} || ' of ' || len(counterparts_l) || ' and ' "
             f"|| len(counterparts_r) || ' distinctive {word})'"
@@ -244,34 +311,11 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
     )
 
 
-# One wallet replaced by another: the earlier account's last payment at most
-# CHURN_OVERLAP_DAYS after, and at most CHURN_GAP_DAYS before, the later account's first;
-# the later one goes on after the earlier stops; each was in use for CHURN_MIN_SPAN_DAYS
-# (two one-off payments a month apart say nothing).
-CHURN_OVERLAP_DAYS = 14
-CHURN_GAP_DAYS = 62
-CHURN_MIN_SPAN_DAYS = 14
-_EARLY = "(CASE WHEN first_day_l <= first_day_r THEN {l} ELSE {r} END)"
-_LATE = "(CASE WHEN first_day_l <= first_day_r THEN {r} ELSE {l} END)"
-_GAP = (
-    _LATE.format(l="first_day_l", r="first_day_r")
-    + " - "
-    + _EARLY.format(l="last_day_l", r="last_day_r")
-)
 TIMING = Comparison(
     "timing",
     "first_day_l IS NULL OR first_day_r IS NULL",
     (
-        Level(
-            "churn",
-            "one account stops as the other starts",
-            f"first_day_l <> first_day_r "
-            f"AND last_day_l - first_day_l >= {CHURN_MIN_SPAN_DAYS} "
-            f"AND last_day_r - first_day_r >= {CHURN_MIN_SPAN_DAYS} "
-            f"AND {_GAP} BETWEEN -{CHURN_OVERLAP_DAYS} AND {CHURN_GAP_DAYS} "
-            f"AND {_LATE.format(l='last_day_l', r='last_day_r')} "
-            f"> {_EARLY.format(l='last_day_l', r='last_day_r')}",
-        ),
+        Level("churn", "one account stops as the other starts", CHURN_SQL),
         Level("other", "active side by side, or far apart", "ELSE"),
     ),
     detail_sql=f"'(' || ({_GAP}) || ' days from the one''s last payment to the other''s first)'",
@@ -357,6 +401,7 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
       `behaviour.rare_counterpart_share` of the parties of its kind, two at least: the
       inverse document frequency of a search engine, where a word in every page is no
       evidence and one in two pages is.
+    - `counterpart_count`: how many payers (payees) it has, distinctive or not.
     - `first_day`, `last_day`: its first and last payment (days since 1970-01-01)."""
     behaviour = config.behaviour
     return f"""
@@ -387,10 +432,11 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
             FROM listed GROUP BY party_id
         ),
         days AS (
-            SELECT party_id, min(first_day) AS first_day, max(last_day) AS last_day
+            SELECT party_id, count(*) AS counterpart_count, min(first_day) AS first_day,
+                   max(last_day) AS last_day
             FROM pairs GROUP BY 1
         )
-        SELECT party_id, counterparts, rare_counterparts, first_day, last_day
+        SELECT party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day
         FROM days LEFT JOIN lists USING (party_id)
     """
 
@@ -452,7 +498,7 @@ def party_records_sql(
                country || ' ' || name_core AS namesake_key,
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
                coalesce(b.rare_counterparts, []) AS rare_counterparts,
-               b.first_day, b.last_day
+               b.counterpart_count, b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)
         LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
@@ -634,10 +680,12 @@ def comparison_dicts(
 
 
 NAMESAKES_PER_NAME = 40  # parties of one name drawn (by id hash) to count namesake pairs
-_PAIR_COLUMNS = (
+# The party columns the behavioural comparisons read of a pair (as `_l` and `_r`).
+PAIR_COLUMNS = (
     "party_id",
     "counterparts",
     "rare_counterparts",
+    "counterpart_count",
     "first_day",
     "last_day",
     "name_in_country",
@@ -667,7 +715,7 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
-    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in _PAIR_COLUMNS)
+    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
     selects = []
     for comparison in comparisons_for(kind):
         if not comparison.behavioural:

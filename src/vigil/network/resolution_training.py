@@ -25,9 +25,10 @@
   grows (namesakes who share such a payee are mostly one customer's two ids).
   Where that EM pass fails (a level's u driven to zero: too few namesakes), a second pass
   trains m alone with u at the priors; where that fails too, u comes from the namesake
-  pairs (never below the prior). The top level, "most payers in common", keeps the
-  prior's u (two in a million) where training gives more: the namesakes who reach it are
-  mostly one person's accounts, and training floors u at MIN_PROBABILITY.
+  pairs (never below the prior). The top levels, "most payers in common", "a payer
+  handed over" and "a sole payer in common", keep the prior's u where training gives
+  more: the namesakes who reach them are mostly one person's accounts, and training
+  floors u at MIN_PROBABILITY.
 - Counterpart levels are made monotone: more in common never weighs less than fewer.
 - Country's m stays the prior: every scored pair shares a country by blocking.
 A level the data never showed keeps its prior; no trained value goes below
@@ -50,6 +51,7 @@ from vigil.network.resolution_model import (
     blocking_rules,
     comparison_dicts,
     comparisons_for,
+    counterparts_comparison,
 )
 
 if TYPE_CHECKING:
@@ -200,13 +202,14 @@ def train(
             behaviour = _behaviour_levels(
                 frame, kind, config, parties, frequencies, Model(chance, levels)
             )
-            # Among namesakes, "most payers in common" is nearly always one person: EM's u
-            # there is the floor of what so few non-matches can show, not an estimate; the
-            # prior's (lower) stands.
-            top = (kind.counterparts, COUNTERPART_ORDER[-1])
-            if top in behaviour and behaviour[top][1] is not None:
-                prior_u = getattr(getattr(config.priors, top[0]), top[1]).u
-                behaviour[top] = (behaviour[top][0], min(behaviour[top][1], prior_u))
+            # Among namesakes, "most payers in common" (a handover, a sole payer) is nearly
+            # always one person: EM's u there is the floor of what so few non-matches can
+            # show, not an estimate; the prior's (lower) stands.
+            for level in COUNTERPART_STRONGEST:
+                top = (kind.counterparts, level)
+                if top in behaviour and behaviour[top][1] is not None:
+                    prior_u = getattr(getattr(config.priors, top[0]), top[1]).u
+                    behaviour[top] = (behaviour[top][0], min(behaviour[top][1], prior_u))
         except ValueError:  # too few namesakes: EM drove a level's u to zero
             try:  # m alone, u held at the priors
                 behaviour = _behaviour_levels(
@@ -239,30 +242,39 @@ def _namesake_levels(
     namesakes may raise a level's u above the prior (a population where namesakes often
     share payees), never lower it: measured on namesakes drawn across a whole country, it
     misses the small businesses and families whose customers share a payee, and a false
-    merge ties an innocent person to whoever the other account pays. The top level
-    ("most ... in common") keeps the prior: the namesakes who reach it are mostly one
-    person's two accounts; so does "rare" (see `train`). A level no namesake pair shows
-    keeps its prior u."""
-    top = COUNTERPART_ORDER[-1]
+    merge ties an innocent person to whoever the other account pays. The top levels
+    (COUNTERPART_STRONGEST: "most ... in common", a handover, a sole payer) keep the prior:
+    the namesakes who reach them are mostly one person's two accounts; so does "rare" (see
+    `train`). A level no namesake pair shows keeps its prior u."""
     out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     for key, share in (namesakes or {}).items():
-        if not share or key[1] in (top, RARE):
+        if not share or key[1] in (*COUNTERPART_STRONGEST, RARE):
             continue
         out[key] = (None, max(share, getattr(getattr(config.priors, key[0]), key[1]).u))
     return out
 
 
-# The counterpart levels from least to most alike: more counterparts in common is never
-# weaker evidence than fewer, and a rare one (senders) than two common ones. A kind
-# without a level skips it.
-RARE = "rare"
-COUNTERPART_ORDER = ("one", "several", RARE, "many", "most")
-
-
-def counterpart_order(config: ResolutionConfig, counterparts: str) -> tuple[str, ...]:
-    """COUNTERPART_ORDER's levels that the comparison `counterparts` has."""
-    priors = getattr(config.priors, counterparts)
-    return tuple(key for key in COUNTERPART_ORDER if hasattr(priors, key))
+# The counterpart levels with counterparts in common (names alike); a kind without a
+# level skips it.
+RARE = "rare"  # senders: a payee in common whom few others pay
+COUNTERPART_ORDER = ("one_among_many", "one", "sole", "several", RARE, "many", "handover", "most")
+# (stronger, weaker): the first level's weight is at least the second's. More counterparts
+# in common is never weaker evidence than fewer, a rare one (senders) than two common ones,
+# nor is one payer who is each account's only one, or who moved from the one account to
+# the other, weaker than one payer in common; one among many on each side is the weakest.
+# A level is raised before it serves as the floor of another.
+COUNTERPART_AT_LEAST = (
+    ("one", "one_among_many"),
+    ("sole", "one"),
+    ("several", "one"),
+    (RARE, "several"),
+    ("many", "several"),
+    ("many", RARE),
+    ("handover", "one"),
+    ("most", "many"),
+)
+# The levels namesakes reach only as one person's accounts: their u stays the prior's.
+COUNTERPART_STRONGEST = ("most", "handover", "sole")
 
 
 def _monotone(
@@ -270,20 +282,27 @@ def _monotone(
     kind: PartyKind,
     config: ResolutionConfig,
 ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
-    """The levels with each counterpart level's weight (m / u) at least that of the level
-    below it: trained apart on few pairs, "two payers in common" can come out weaker than
-    "one", which no analyst would accept. Such a level takes the weight below (its u
-    lowered); a level without trained values keeps the prior's."""
+    """The levels with each counterpart level's weight (m / u) at least that of the levels
+    it must not fall below (COUNTERPART_AT_LEAST): trained apart on few pairs, "two payers
+    in common" can come out weaker than "one", which no analyst would accept. Such a level
+    takes the weight below (its u lowered); a level without trained values keeps the
+    prior's."""
     out = dict(levels)
     name = kind.counterparts
-    floor = 0.0
-    for key in counterpart_order(config, name):
+    present = {level.key for level in counterparts_comparison(kind).levels}
+
+    def values(key: str) -> tuple[float, float]:
         prior = getattr(getattr(config.priors, name), key)
         m, u = out.get((name, key), (None, None))
-        m_value, u_value = m if m is not None else prior.m, u if u is not None else prior.u
+        return (m if m is not None else prior.m, u if u is not None else prior.u)
+
+    for stronger, weaker in COUNTERPART_AT_LEAST:
+        if stronger not in present or weaker not in present:
+            continue
+        m_value, u_value = values(stronger)
+        floor = values(weaker)[0] / values(weaker)[1]
         if m_value / u_value < floor:
-            out[(name, key)] = (m_value, max(m_value / floor, MIN_PROBABILITY / 100))
-        floor = max(floor, m_value / u_value)
+            out[(name, stronger)] = (m_value, m_value / floor)
     return out
 
 
