@@ -164,9 +164,7 @@ def test_a_senders_only_payee_in_common_is_one_payee_in_common(tmp_path: Path) -
     customers = [("S-BM-1", "Bas Meijer"), ("S-BM-2", "Bas Meijer")]
     customers += [(f"S-FAN-{n}", f"Customer{n} Other") for n in range(20)]
     rows = [
-        payment(
-            customer, "W-PERFORMER", JANUARY + timedelta(days=7 * week), sender_name=name
-        )
+        payment(customer, "W-PERFORMER", JANUARY + timedelta(days=7 * week), sender_name=name)
         for customer, name in customers
         for week in range(4)
     ]
