@@ -592,7 +592,9 @@ _PAIR_COLUMNS = (
 )
 
 
-def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = None) -> str:
+def namesake_levels_sql(
+    kind: PartyKind, records: str, reporters: str | None = None, sharing: str | None = None
+) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
     the behavioural comparisons: (comparison, level, share, pairs compared). At most
     NAMESAKES_PER_NAME parties of a name take part, so the pairs stay bounded.
@@ -600,34 +602,58 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
     `reporters` (FIU mode: a relation of party_id, reporter) pairs namesakes only within one
     reporter: across reporters most namesakes are one customer of two institutions, the
     very pairs to find, and counting their payees in common as what namesakes share would
-    turn that evidence against them."""
+    turn that evidence against them.
+
+    `sharing` (a table of left_id < right_id, the pairs with a distinctive counterpart in
+    common: resolution_scoring.sharing_pairs_sql): the other pairs take the counterparts
+    comparison's last level ("none in common") without its levels being tried, as they
+    would fall there anyway; most namesakes share no one."""
     reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
     join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
-    drawn = (
-        f"SELECT c.*, {reporter} AS namesake_reporter FROM {records} c{join} "
+    # The draw reads only the keys; the compared columns join the few drawn parties after.
+    keys = (
+        f"SELECT party_id, namesake_key, {reporter} AS namesake_reporter FROM {records} c{join} "
         f"WHERE namesake_key IS NOT NULL QUALIFY row_number() "
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
+    kept = ", ".join(f"c.{c}" for c in _PAIR_COLUMNS if c != "party_id")
+    drawn = f"SELECT k.*, {kept} FROM keys k JOIN {records} c USING (party_id)"
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in _PAIR_COLUMNS)
-    selects = []
+    shared = "TRUE"
+    if sharing is not None:
+        shared = (
+            f"EXISTS (SELECT 1 FROM {sharing} s "
+            "WHERE s.left_id = l.party_id AND s.right_id = r.party_id)"
+        )
+    levels, selects = [], []
     for comparison in comparisons_for(kind):
         if not comparison.behavioural:
             continue
         cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
+        if comparison.name == kind.counterparts:
+            cases = f"WHEN NOT share_counterpart THEN '{comparison.levels[-1].key}' {cases}"
+        # Each pair's level of every comparison in one pass (NULL: the comparison's null
+        # level, left out of its shares), so the wide pairs are never stored.
+        levels.append(
+            f"CASE WHEN {comparison.null_sql} THEN NULL "
+            f"ELSE (CASE {cases} ELSE '{comparison.levels[-1].key}' END) END "
+            f"AS level_{comparison.name}"
+        )
         selects.append(
-            f"SELECT '{comparison.name}' AS comparison, "
-            f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
+            f"SELECT '{comparison.name}' AS comparison, level_{comparison.name} AS level, "
             f"count(*) / sum(count(*)) OVER () AS share, sum(count(*)) OVER () AS pairs "
-            f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
+            f"FROM levels WHERE level_{comparison.name} IS NOT NULL GROUP BY level"
         )
     return f"""
-        WITH drawn AS ({drawn}),
+        WITH keys AS ({keys}),
+        drawn AS ({drawn}),
         pairs AS (
-            SELECT {columns} FROM drawn l JOIN drawn r
+            SELECT {columns}, {shared} AS share_counterpart FROM drawn l JOIN drawn r
             ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
                 AND l.namesake_reporter IS NOT DISTINCT FROM r.namesake_reporter
-        )
+        ),
+        levels AS MATERIALIZED (SELECT {", ".join(levels)} FROM pairs)
         {" UNION ALL ".join(selects)}
         ORDER BY ALL
     """
