@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # Bits of match weight the first pass keeps in hand, far above the rounding of a sum of a
 # few dozen floating-point weights: a pair this close to the threshold is scored in full.
 BOUND_MARGIN = 1e-6
+GAMMA = "__level__"  # a placeholder for the comparison's level in Splink's adjustment SQL
 
 
 def predict(
@@ -140,19 +141,33 @@ def _comparison_bound_sql(levels: list[Any]) -> str:
     adjustment SQL, so the bound is the very sum Splink would form at those levels."""
     null = [level for level in levels if level.is_null_level]
     scored = [level for level in levels if not level.is_null_level]
-
-    def weight(level: Any) -> str:
-        value = level.comparison_vector_value
-        adjustment = level._tf_adjustment_sql(str(value), levels)
-        return f"(cast({level._match_weight!r} as float8) + (CASE {adjustment} END))"
-
     first, rest = scored[0], scored[1:]
-    cases = [f"WHEN {null[0].sql_condition} THEN 0" for _ in null[:1]]
+    cases = [f"WHEN {level.sql_condition} THEN 0" for level in null[:1]]
     if first._is_else_level or not rest:
-        return f"CASE {' '.join(cases)} ELSE {weight(first)} END" if cases else weight(first)
-    others = weight(rest[0]) if len(rest) == 1 else f"greatest({', '.join(map(weight, rest))})"
-    cases.append(f"WHEN {first.sql_condition} THEN {weight(first)}")
-    return f"CASE {' '.join(cases)} ELSE {others} END"
+        best = _greatest_weight_sql(scored, levels)
+        return f"CASE {' '.join(cases)} ELSE {best} END" if cases else best
+    cases.append(f"WHEN {first.sql_condition} THEN {_greatest_weight_sql([first], levels)}")
+    return f"CASE {' '.join(cases)} ELSE {_greatest_weight_sql(rest, levels)} END"
+
+
+def _greatest_weight_sql(candidates: list[Any], levels: list[Any]) -> str:
+    """The greatest of the `candidates` levels' weights for the pair. Levels whose
+    term-frequency adjustment is the same expression (every name level adjusts by how
+    common the name is) are taken together: the adjustment is computed once and added to
+    the greatest of their weights."""
+    best: dict[str, float] = {}
+    for level in candidates:
+        # Splink's adjustment of the pair as if it were at this level.
+        adjustment = level._tf_adjustment_sql(GAMMA, levels).replace(
+            f"{GAMMA} = {level.comparison_vector_value}", "TRUE", 1
+        )
+        weight = level._match_weight
+        best[adjustment] = max(best.get(adjustment, weight), weight)
+    terms = [
+        f"(cast({weight!r} as float8) + (CASE {adjustment} END))"
+        for adjustment, weight in best.items()
+    ]
+    return terms[0] if len(terms) == 1 else f"greatest({', '.join(terms)})"
 
 
 def _full(linker: Linker, config: ResolutionConfig) -> SplinkDataFrame:
