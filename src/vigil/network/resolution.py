@@ -64,7 +64,7 @@ from vigil.network.resolution_model import (
     party_records_sql,
     payment_summary_sql,
 )
-from vigil.network.resolution_scoring import predict, sharing_pairs_sql
+from vigil.network.resolution_scoring import predict
 from vigil.network.resolution_training import (
     COUNTERPART_ORDER,
     Model,
@@ -384,8 +384,6 @@ def _link(
     `reporters` (FIU mode, senders): each party's reporter, for namesake_levels_sql."""
     db_api = DuckDBAPI(cursor)
     frame = db_api.register(records, table_name=f"{kind.kind}_input")
-    sharing = f"{kind.kind}_sharing_pairs"  # read by the namesake shares and the scoring
-    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(records)}")
     model, frequencies = prior_model(config, parties), {}
     if kept is not None and parties <= kept[1] * RETRAIN_GROWTH:
         # Term frequencies are the data's, counted again; the m, u and prior are kept.
@@ -403,7 +401,7 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = _namesake_shares(cursor, kind, records, reporters, sharing)
+            namesakes = _namesake_shares(cursor, kind, records, reporters)
             model = train(
                 frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
             )
@@ -415,7 +413,7 @@ def _link(
                 f"{type(error).__name__}: {error}",
             )
             model, frequencies = prior_model(config, parties), {}
-    predictions = predict(cursor, db_api, frame, kind, config, model, frequencies, sharing)
+    predictions = predict(cursor, db_api, frame, kind, config, model, frequencies)
     explanation = _explanation_sql(comparisons_for(kind), model)
     cursor.execute(
         f"INSERT INTO {edges} SELECT least(party_id_l, party_id_r), "
@@ -424,23 +422,18 @@ def _link(
         f"WHERE match_probability >= {config.threshold!r} ORDER BY 1, 2"
     )
     db_api.delete_tables_created_by_splink_from_db()
-    cursor.execute(f"DROP TABLE {sharing}")
     _drop_ambiguous_initials(cursor, edges)
     return model
 
 
 def _namesake_shares(
-    cursor: duckdb.DuckDBPyConnection,
-    kind: PartyKind,
-    records: str,
-    reporters: str | None,
-    sharing: str | None = None,
+    cursor: duckdb.DuckDBPyConnection, kind: PartyKind, records: str, reporters: str | None
 ) -> dict[tuple[str, str], float]:
     """(comparison, level) -> share of namesake pairs at that behavioural level: the u
     where EM cannot tell (see resolution_training). A counterparts-in-common level none
     of n pairs shows gets 1 / (n + 1): rare, but not impossible. (Namesakes never reach
     "under names that differ", nor need to: that level keeps its prior.)"""
-    rows = cursor.execute(namesake_levels_sql(kind, records, reporters, sharing)).fetchall()
+    rows = cursor.execute(namesake_levels_sql(kind, records, reporters)).fetchall()
     shares = {(comparison, level): share for comparison, level, share, _ in rows}
     pairs = {comparison: n for comparison, _, _, n in rows}
     if kind.counterparts in pairs:

@@ -365,11 +365,19 @@ def party_records_sql(
     `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
     the behaviour, and the capped blocking keys."""
     cap, country_cap = config.max_block_size, config.max_country_block_size
-    city_keys = (
-        f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
-        if kind.city_column
-        else ""
-    )
+    city_keys = city_counts = city_count = city_join = ""
+    if kind.city_column:  # a kind without city (senders) needs no count per city
+        city_keys = (
+            f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
+        )
+        city_counts = """
+        in_city AS (
+            SELECT country, city, token_key, count(*) AS parties FROM exploded GROUP BY ALL
+        ),"""
+        city_count = ", ci.parties AS in_city"
+        city_join = """
+            JOIN in_city ci ON ci.country IS NOT DISTINCT FROM e.country
+                AND ci.city IS NOT DISTINCT FROM e.city AND ci.token_key = e.token_key"""
     records = f"""
         WITH tokenised AS (
             SELECT party_id, upper(trim(country)) AS country, {_place_sql("city")} AS city,
@@ -392,30 +400,37 @@ def party_records_sql(
                    list_distinct(list_transform(core, lambda t: t || ' ' || initials)) AS token_keys
             FROM base
         ),
-        exploded AS (
+        exploded AS MATERIALIZED (
             SELECT party_id, country, city, unnest(token_keys) AS token_key FROM keyed
         ),
+        -- How many parties share each key: counted per key, then joined back to each
+        -- party (cheaper than a window over the exploded keys).
+        in_country AS (
+            SELECT country, token_key, count(*) AS parties FROM exploded GROUP BY ALL
+        ),{city_counts}
         counted AS (
-            SELECT party_id, token_key,
-                   count(*) OVER (PARTITION BY country, city, token_key) AS in_city,
-                   count(*) OVER (PARTITION BY country, token_key) AS in_country
-            FROM exploded
+            SELECT e.party_id, e.token_key, co.parties AS in_country{city_count}
+            FROM exploded e
+            JOIN in_country co ON co.country IS NOT DISTINCT FROM e.country
+                AND co.token_key = e.token_key{city_join}
         ),
         capped AS (
             SELECT party_id,
                    list_sort(list(token_key) FILTER (WHERE in_country <= {country_cap}))
                        AS token_keys_country{city_keys}
             FROM counted GROUP BY party_id
-        )
+        ),
+        cores AS (SELECT country, name_core, count(*) AS parties FROM keyed GROUP BY ALL)
         SELECT keyed.* EXCLUDE (token_keys), capped.* EXCLUDE (party_id),
-               country || ' ' || name_sorted AS name_in_country,
-               country || ' ' || city AS city_in_country,
-               CASE WHEN count(*) OVER (PARTITION BY country, name_core) <= {cap}
-                    THEN name_core END AS core_key,
-               country || ' ' || name_core AS namesake_key,
+               keyed.country || ' ' || keyed.name_sorted AS name_in_country,
+               keyed.country || ' ' || keyed.city AS city_in_country,
+               CASE WHEN cores.parties <= {cap} THEN keyed.name_core END AS core_key,
+               keyed.country || ' ' || keyed.name_core AS namesake_key,
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
                b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)
+        JOIN cores ON cores.country IS NOT DISTINCT FROM keyed.country
+            AND cores.name_core IS NOT DISTINCT FROM keyed.name_core
         LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
     """
@@ -592,9 +607,7 @@ _PAIR_COLUMNS = (
 )
 
 
-def namesake_levels_sql(
-    kind: PartyKind, records: str, reporters: str | None = None, sharing: str | None = None
-) -> str:
+def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = None) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
     the behavioural comparisons: (comparison, level, share, pairs compared). At most
     NAMESAKES_PER_NAME parties of a name take part, so the pairs stay bounded.
@@ -602,58 +615,34 @@ def namesake_levels_sql(
     `reporters` (FIU mode: a relation of party_id, reporter) pairs namesakes only within one
     reporter: across reporters most namesakes are one customer of two institutions, the
     very pairs to find, and counting their payees in common as what namesakes share would
-    turn that evidence against them.
-
-    `sharing` (a table of left_id < right_id, the pairs with a distinctive counterpart in
-    common: resolution_scoring.sharing_pairs_sql): the other pairs take the counterparts
-    comparison's last level ("none in common") without its levels being tried, as they
-    would fall there anyway; most namesakes share no one."""
+    turn that evidence against them."""
     reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
     join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
-    # The draw reads only the keys; the compared columns join the few drawn parties after.
-    keys = (
-        f"SELECT party_id, namesake_key, {reporter} AS namesake_reporter FROM {records} c{join} "
+    drawn = (
+        f"SELECT c.*, {reporter} AS namesake_reporter FROM {records} c{join} "
         f"WHERE namesake_key IS NOT NULL QUALIFY row_number() "
         f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
-    kept = ", ".join(f"c.{c}" for c in _PAIR_COLUMNS if c != "party_id")
-    drawn = f"SELECT k.*, {kept} FROM keys k JOIN {records} c USING (party_id)"
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in _PAIR_COLUMNS)
-    shared = "TRUE"
-    if sharing is not None:
-        shared = (
-            f"EXISTS (SELECT 1 FROM {sharing} s "
-            "WHERE s.left_id = l.party_id AND s.right_id = r.party_id)"
-        )
-    levels, selects = [], []
+    selects = []
     for comparison in comparisons_for(kind):
         if not comparison.behavioural:
             continue
         cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
-        if comparison.name == kind.counterparts:
-            cases = f"WHEN NOT share_counterpart THEN '{comparison.levels[-1].key}' {cases}"
-        # Each pair's level of every comparison in one pass (NULL: the comparison's null
-        # level, left out of its shares), so the wide pairs are never stored.
-        levels.append(
-            f"CASE WHEN {comparison.null_sql} THEN NULL "
-            f"ELSE (CASE {cases} ELSE '{comparison.levels[-1].key}' END) END "
-            f"AS level_{comparison.name}"
-        )
         selects.append(
-            f"SELECT '{comparison.name}' AS comparison, level_{comparison.name} AS level, "
+            f"SELECT '{comparison.name}' AS comparison, "
+            f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
             f"count(*) / sum(count(*)) OVER () AS share, sum(count(*)) OVER () AS pairs "
-            f"FROM levels WHERE level_{comparison.name} IS NOT NULL GROUP BY level"
+            f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
         )
     return f"""
-        WITH keys AS ({keys}),
-        drawn AS ({drawn}),
+        WITH drawn AS ({drawn}),
         pairs AS (
-            SELECT {columns}, {shared} AS share_counterpart FROM drawn l JOIN drawn r
+            SELECT {columns} FROM drawn l JOIN drawn r
             ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
                 AND l.namesake_reporter IS NOT DISTINCT FROM r.namesake_reporter
-        ),
-        levels AS MATERIALIZED (SELECT {", ".join(levels)} FROM pairs)
+        )
         {" UNION ALL ".join(selects)}
         ORDER BY ALL
     """

@@ -52,18 +52,17 @@ def predict(
     config: ResolutionConfig,
     model: Model,
     frequencies: dict[str, SplinkDataFrame],
-    sharing: str,
 ) -> SplinkDataFrame:
     """Splink's predictions at `config.threshold` for the kind's blocked pairs: the same
     table `linker.inference.predict` gives, computed in the two passes of the module's
-    docstring. `sharing`: the pairs with a distinctive counterpart in common
-    (`sharing_pairs_sql` of the party records)."""
+    docstring."""
     linker = linker_for(frame, kind, config, model, frequencies)
     behaviour = behaviour_bound(kind, config, model)
     if behaviour is None:
         return _full(linker, config)
     blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
-    candidates = f"{kind.kind}_candidate_pairs"
+    sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
+    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(frame.physical_name)}")
     settings = linker._settings_obj
     behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
     identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
@@ -101,7 +100,8 @@ def predict(
         db_api.register(candidates, table_name=candidates)
     )
     predictions = _full(linker, config)
-    cursor.execute(f"DROP TABLE {candidates}")
+    for table in (sharing, candidates):
+        cursor.execute(f"DROP TABLE {table}")
     return predictions
 
 
