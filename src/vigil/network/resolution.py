@@ -39,7 +39,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -401,7 +401,7 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = _namesake_shares(cursor, kind, records, reporters)
+            namesakes = _NamesakeShares(lambda: _namesake_shares(cursor, kind, records, reporters))
             model = train(
                 frame, kind, config, parties, int(em_pairs), frequencies, borrowed, namesakes
             )
@@ -424,6 +424,30 @@ def _link(
     db_api.delete_tables_created_by_splink_from_db()
     _drop_ambiguous_initials(cursor, edges)
     return model
+
+
+class _NamesakeShares(Mapping[tuple[str, str], float]):
+    """The namesake shares (`_namesake_shares`), counted when first read: a kind with a
+    city reads them only where EM on its behaviour fails, and at 10M payments counting
+    them pairs five million namesakes."""
+
+    def __init__(self, count: Callable[[], dict[tuple[str, str], float]]) -> None:
+        self._count = count
+        self._shares: dict[tuple[str, str], float] | None = None
+
+    def _counted(self) -> dict[tuple[str, str], float]:
+        if self._shares is None:
+            self._shares = self._count()
+        return self._shares
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        return self._counted()[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._counted())
+
+    def __len__(self) -> int:
+        return len(self._counted())
 
 
 def _namesake_shares(
