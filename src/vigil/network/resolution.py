@@ -11,6 +11,8 @@ or a distinctive payer / payee in common) on:
   (one name written another way, whose initials fit: relatives share payers too), and
   churn (one account stops as the other starts). Where names cannot decide (a few hundred
   name pairs cover most people of a country), this is the evidence.
+Pairs that cannot reach the threshold whatever their levels are dropped before Splink
+compares them in full (resolution_scoring): the links are the same, found faster.
 The payments are read once, folded per sender, beneficiary and the names they were paid
 under (resolution_model.payment_summary_sql); both kinds are resolved from that.
 

@@ -3,17 +3,21 @@
 At 10M payments the blocking rules yield about five million pairs of beneficiaries, of which
 fewer than one in a hundred link; most share a name word and the initials in one city and
 nothing else. Splink's full comparison of a pair is dearest in its behavioural part (the
-payers in common are counted once per level), and a pair without a distinctive counterpart
-in common always falls in that comparison's last level ("no payer in common") or its null
-level. So the pairs are scored in two passes, with the model's own weights throughout:
+payers in common are counted once per level) and in the name levels past the exact one,
+and a pair without a distinctive counterpart in common always falls in the counterparts
+comparison's last level ("no payer in common") or its null level. So the pairs are scored
+in two passes, with the model's own weights throughout:
 
 1. Pairs without a distinctive counterpart in common (found by a join on the counterparts,
-   not per pair) are scored by Splink on the identity comparisons alone (name, city,
-   country), and kept where that weight plus the most the behavioural comparisons could add
-   to such a pair (the counterparts' last level or null; timing's best level) reaches the
-   threshold. This bound never undercounts, so no pair that would link is dropped.
-2. The kept pairs and every pair with a counterpart in common are scored by the full model,
-   exactly as before: the links, their probabilities and explanations are Splink's.
+   not per pair) are kept only where their best possible weight reaches the threshold:
+   the prior; for each identity comparison (name, city, country) its weight where the
+   pair is at its null or first level, else the greatest weight of its other levels, with
+   the pair's term-frequency adjustment (Splink's weights and adjustment SQL); for the
+   behavioural comparisons the most they could add to such a pair (the counterparts' last
+   level or null; timing's best level). The bound never undercounts, so no pair that
+   would link is dropped.
+2. The kept pairs and every pair with a counterpart in common are scored by Splink's full
+   model, exactly as before: the links, their probabilities and explanations are Splink's.
 
 Where the bound cannot be taken (a behavioural level weighed by term frequency), every
 blocked pair is scored by the full model.
@@ -63,7 +67,7 @@ def predict(
     blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
     sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
     cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(frame.physical_name)}")
-    settings = linker._settings_obj
+    settings = linker._settings_obj  # the model exactly as Splink will score it
     behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
     identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
     bounds = [_comparison_bound_sql(c.comparison_levels) for c in identity]
@@ -71,10 +75,7 @@ def predict(
     floor = _weight(config.threshold) - prior - behaviour - BOUND_MARGIN
     record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {frame.physical_name}").fetchall()]
     side = _side_sql(frame.physical_name, record_columns, frequencies, " ".join(bounds))
-    blocked_columns = ", ".join(
-        f"b.{column[0]}"
-        for column in cursor.execute(f"SELECT * FROM {blocked} LIMIT 0").description
-    )
+    pair_keys = [c[0] for c in cursor.execute(f"SELECT * FROM {blocked} LIMIT 0").description]
     pair_columns = ", ".join(
         f"{side_name}.{column} AS {column}_{side_name}"
         for column in side.columns
@@ -85,14 +86,14 @@ def predict(
         CREATE OR REPLACE TABLE {candidates} AS
         WITH side AS MATERIALIZED ({side.sql}),
         unshared AS (
-            SELECT {blocked_columns}, {pair_columns}
+            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns}
             FROM {blocked} b ANTI JOIN {sharing} s ON {_same_pair("b", "s")}
             JOIN side l ON l.party_id = b.join_key_l
             JOIN side r ON r.party_id = b.join_key_r
         )
         SELECT b.* FROM {blocked} b SEMI JOIN {sharing} s ON {_same_pair("b", "s")}
         UNION ALL
-        SELECT {blocked_columns.replace("b.", "")} FROM unshared
+        SELECT {", ".join(pair_keys)} FROM unshared
         WHERE {" + ".join(f"({bound})" for bound in bounds)} >= {floor!r}
         """
     )
