@@ -128,10 +128,8 @@ def _side_sql(
             selected.append(f"{alias}.tf_{column}")
     names = [f"tf_{column}" for column in frequencies if f"tf_{column}" in read]
     record_columns = sorted(read.intersection(columns) - {"party_id"})
-    sql = (
-        f"SELECT p.party_id, {', '.join([f'p.{c}' for c in record_columns] + selected)} "
-        f"FROM {records} p{''.join(joins)}"
-    )
+    selected = ["p.party_id", *(f"p.{c}" for c in record_columns), *selected]
+    sql = f"SELECT {', '.join(selected)} FROM {records} p{''.join(joins)}"
     return _Side(sql, (*record_columns, *names))
 
 
