@@ -14,6 +14,8 @@ or a distinctive payer / payee in common) on:
   relatives share payers too), and churn (one account stops as the other starts). Where
   names cannot decide (a few hundred name pairs cover most people of a country), this is
   the evidence.
+Pairs that cannot reach the threshold whatever their levels are dropped before Splink
+compares them in full (resolution_scoring): the links are the same, found faster.
 The payments are read once, folded per sender, beneficiary and the names they were paid
 under (resolution_model.payment_summary_sql); both kinds are resolved from that.
 
@@ -43,7 +45,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -70,11 +72,11 @@ from vigil.network.resolution_model import (
     payment_summary_sql,
     rare_coincidence_sql,
 )
+from vigil.network.resolution_scoring import predict
 from vigil.network.resolution_training import (
     COUNTERPART_ORDER,
     Model,
     em_block_pairs_sql,
-    linker_for,
     prior_model,
     train,
 )
@@ -407,7 +409,7 @@ def _link(
         try:
             frequencies = _frequencies(cursor, db_api, kind, records)
             em_pairs = cursor.execute(em_block_pairs_sql(records)).fetchall()[0][0]
-            namesakes = _namesake_shares(cursor, kind, records, reporters, config)
+            namesakes = _NamesakeShares(lambda: _namesake_shares(cursor, kind, records, reporters))
             rare = (
                 cursor.execute(rare_coincidence_sql(records)).fetchall()[0][0]
                 if kind.rare_level
@@ -432,10 +434,7 @@ def _link(
                 f"{type(error).__name__}: {error}",
             )
             model, frequencies = prior_model(config, parties), {}
-    linker = linker_for(frame, kind, config, model, frequencies)
-    predictions = linker.inference.predict(
-        threshold_match_probability=config.threshold, warning_mode="never"
-    )
+    predictions = predict(cursor, db_api, frame, kind, config, model, frequencies)
     explanation = _explanation_sql(comparisons_for(kind), model)
     cursor.execute(
         f"INSERT INTO {edges} SELECT least(party_id_l, party_id_r), "
@@ -448,12 +447,35 @@ def _link(
     return model
 
 
+class _NamesakeShares(Mapping[tuple[str, str], float]):
+    """The namesake shares (`_namesake_shares`), counted when first read: a kind with a
+    city reads them only where EM on its behaviour fails, and at 10M payments counting
+    them pairs five million namesakes."""
+
+    def __init__(self, count: Callable[[], dict[tuple[str, str], float]]) -> None:
+        self._count = count
+        self._shares: dict[tuple[str, str], float] | None = None
+
+    def _counted(self) -> dict[tuple[str, str], float]:
+        if self._shares is None:
+            self._shares = self._count()
+        return self._shares
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        return self._counted()[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._counted())
+
+    def __len__(self) -> int:
+        return len(self._counted())
+
+
 def _namesake_shares(
     cursor: duckdb.DuckDBPyConnection,
     kind: PartyKind,
     records: str,
     reporters: str | None,
-    config: ResolutionConfig,
 ) -> dict[tuple[str, str], float]:
     """(comparison, level) -> share of namesake pairs at that behavioural level: the u
     where EM cannot tell (see resolution_training). A counterparts-in-common level none

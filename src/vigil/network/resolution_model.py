@@ -448,11 +448,19 @@ def party_records_sql(
     `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
     the behaviour, and the capped blocking keys."""
     cap, country_cap = config.max_block_size, config.max_country_block_size
-    city_keys = (
-        f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
-        if kind.city_column
-        else ""
-    )
+    city_keys = city_counts = city_count = city_join = ""
+    if kind.city_column:  # a kind without city (senders) needs no count per city
+        city_keys = (
+            f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
+        )
+        city_counts = """
+        in_city AS (
+            SELECT country, city, token_key, count(*) AS parties FROM exploded GROUP BY ALL
+        ),"""
+        city_count = ", ci.parties AS in_city"
+        city_join = """
+            JOIN in_city ci ON ci.country IS NOT DISTINCT FROM e.country
+                AND ci.city IS NOT DISTINCT FROM e.city AND ci.token_key = e.token_key"""
     records = f"""
         WITH tokenised AS (
             SELECT party_id, upper(trim(country)) AS country, {_place_sql("city")} AS city,
@@ -475,31 +483,38 @@ def party_records_sql(
                    list_distinct(list_transform(core, lambda t: t || ' ' || initials)) AS token_keys
             FROM base
         ),
-        exploded AS (
+        exploded AS MATERIALIZED (
             SELECT party_id, country, city, unnest(token_keys) AS token_key FROM keyed
         ),
+        -- How many parties share each key: counted per key, then joined back to each
+        -- party (cheaper than a window over the exploded keys).
+        in_country AS (
+            SELECT country, token_key, count(*) AS parties FROM exploded GROUP BY ALL
+        ),{city_counts}
         counted AS (
-            SELECT party_id, token_key,
-                   count(*) OVER (PARTITION BY country, city, token_key) AS in_city,
-                   count(*) OVER (PARTITION BY country, token_key) AS in_country
-            FROM exploded
+            SELECT e.party_id, e.token_key, co.parties AS in_country{city_count}
+            FROM exploded e
+            JOIN in_country co ON co.country IS NOT DISTINCT FROM e.country
+                AND co.token_key = e.token_key{city_join}
         ),
         capped AS (
             SELECT party_id,
                    list_sort(list(token_key) FILTER (WHERE in_country <= {country_cap}))
                        AS token_keys_country{city_keys}
             FROM counted GROUP BY party_id
-        )
+        ),
+        cores AS (SELECT country, name_core, count(*) AS parties FROM keyed GROUP BY ALL)
         SELECT keyed.* EXCLUDE (token_keys), capped.* EXCLUDE (party_id),
-               country || ' ' || name_sorted AS name_in_country,
-               country || ' ' || city AS city_in_country,
-               CASE WHEN count(*) OVER (PARTITION BY country, name_core) <= {cap}
-                    THEN name_core END AS core_key,
-               country || ' ' || name_core AS namesake_key,
+               keyed.country || ' ' || keyed.name_sorted AS name_in_country,
+               keyed.country || ' ' || keyed.city AS city_in_country,
+               CASE WHEN cores.parties <= {cap} THEN keyed.name_core END AS core_key,
+               keyed.country || ' ' || keyed.name_core AS namesake_key,
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
                coalesce(b.rare_counterparts, []) AS rare_counterparts,
                b.counterpart_count, b.first_day, b.last_day
         FROM keyed LEFT JOIN capped USING (party_id)
+        JOIN cores ON cores.country IS NOT DISTINCT FROM keyed.country
+            AND cores.name_core IS NOT DISTINCT FROM keyed.name_core
         LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
     """

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -164,7 +165,7 @@ def train(
     em_block_pairs: int,
     frequencies: dict[str, SplinkDataFrame],
     borrowed: Model | None = None,
-    namesakes: dict[tuple[str, str], float] | None = None,
+    namesakes: Mapping[tuple[str, str], float] | None = None,
     rare_coincidence: float | None = None,
 ) -> Model:
     """The trained model (see the module's docstring); `borrowed` is the model whose name
@@ -236,7 +237,7 @@ def train(
 
 
 def _namesake_levels(
-    config: ResolutionConfig, namesakes: dict[tuple[str, str], float] | None
+    config: ResolutionConfig, namesakes: Mapping[tuple[str, str], float] | None
 ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """The behavioural levels' u from namesake pairs, m the prior's. The share among
     namesakes may raise a level's u above the prior (a population where namesakes often

@@ -1,0 +1,224 @@
+"""Scoring the blocked pairs of one kind, without scoring the pairs that cannot link.
+
+At 10M payments the blocking rules yield about five million pairs of beneficiaries, of which
+fewer than one in a hundred link; most share a name word and the initials in one city and
+nothing else. Splink's full comparison of a pair is dearest in its behavioural part (the
+payers in common are counted once per level) and in the name levels past the exact one,
+and a pair without a distinctive counterpart in common always falls in the counterparts
+comparison's last level ("no payer in common") or its null level. So the pairs are scored
+in two passes, with the model's own weights throughout:
+
+1. Pairs without a distinctive counterpart in common (found by a join on the counterparts,
+   not per pair) are kept only where their best possible weight reaches the threshold:
+   the prior; for each identity comparison (name, city, country) its weight where the
+   pair is at its null or first level, else the greatest weight of its other levels, with
+   the pair's term-frequency adjustment (Splink's weights and adjustment SQL); for the
+   behavioural comparisons the most they could add to such a pair (the counterparts' last
+   level or null; timing's best level). The bound never undercounts, so no pair that
+   would link is dropped.
+2. The kept pairs and every pair with a counterpart in common are scored by Splink's full
+   model, exactly as before: the links, their probabilities and explanations are Splink's.
+
+Where the bound cannot be taken (a behavioural level weighed by term frequency), every
+blocked pair is scored by the full model.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from splink.internals.misc import prob_to_match_weight
+
+from vigil.network.resolution_config import ResolutionConfig
+from vigil.network.resolution_model import PartyKind, comparison_dicts, comparisons_for
+from vigil.network.resolution_training import Model, linker_for
+
+if TYPE_CHECKING:
+    import duckdb
+    from splink import Linker
+    from splink.backends.duckdb import DuckDBAPI
+    from splink.internals.splink_dataframe import SplinkDataFrame
+
+# Bits of match weight the first pass keeps in hand, far above the rounding of a sum of a
+# few dozen floating-point weights: a pair this close to the threshold is scored in full.
+BOUND_MARGIN = 1e-6
+GAMMA = "__level__"  # a placeholder for the comparison's level in Splink's adjustment SQL
+
+
+def predict(
+    cursor: duckdb.DuckDBPyConnection,
+    db_api: DuckDBAPI,
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    model: Model,
+    frequencies: dict[str, SplinkDataFrame],
+) -> SplinkDataFrame:
+    """Splink's predictions at `config.threshold` for the kind's blocked pairs: the same
+    table `linker.inference.predict` gives, computed in the two passes of the module's
+    docstring."""
+    linker = linker_for(frame, kind, config, model, frequencies)
+    behaviour = behaviour_bound(kind, config, model)
+    if behaviour is None:
+        return _full(linker, config)
+    blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
+    sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
+    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(frame.physical_name)}")
+    settings = linker._settings_obj  # the model exactly as Splink will score it
+    behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
+    identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
+    bounds = [_comparison_bound_sql(c.comparison_levels) for c in identity]
+    prior = prob_to_match_weight(settings._probability_two_random_records_match)
+    floor = _weight(config.threshold) - prior - behaviour - BOUND_MARGIN
+    record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {frame.physical_name}").fetchall()]
+    side = _side_sql(frame.physical_name, record_columns, frequencies, " ".join(bounds))
+    pair_keys = [c[0] for c in cursor.execute(f"SELECT * FROM {blocked} LIMIT 0").description]
+    pair_columns = ", ".join(
+        f"{side_name}.{column} AS {column}_{side_name}"
+        for column in side.columns
+        for side_name in ("l", "r")
+    )
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE TABLE {candidates} AS
+        WITH side AS MATERIALIZED ({side.sql}),
+        unshared AS (
+            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns}
+            FROM {blocked} b ANTI JOIN {sharing} s ON {_same_pair("b", "s")}
+            JOIN side l ON l.party_id = b.join_key_l
+            JOIN side r ON r.party_id = b.join_key_r
+        )
+        SELECT b.* FROM {blocked} b SEMI JOIN {sharing} s ON {_same_pair("b", "s")}
+        UNION ALL
+        SELECT {", ".join(pair_keys)} FROM unshared
+        WHERE {" + ".join(f"({bound})" for bound in bounds)} >= {floor!r}
+        """
+    )
+    linker.table_management.register_blocked_pairs_for_predict(
+        db_api.register(candidates, table_name=candidates)
+    )
+    predictions = _full(linker, config)
+    for table in (sharing, candidates):
+        cursor.execute(f"DROP TABLE {table}")
+    return predictions
+
+
+@dataclass(frozen=True)
+class _Side:
+    sql: str  # one row per party: party_id and the columns the bounds read
+    columns: tuple[str, ...]
+
+
+def _side_sql(
+    records: str, columns: list[str], frequencies: dict[str, SplinkDataFrame], bounds: str
+) -> _Side:
+    """The party records' columns (and term frequencies) that the bounds read, by the
+    names the bounds give them (`name_in_country_l`, `tf_name_in_country_r`)."""
+    read = set(re.findall(r"\b(\w+?)_[lr]\b", bounds))
+    joins, selected = [], []
+    for column, table in frequencies.items():
+        if f"tf_{column}" in read:
+            alias = f"tf_{len(joins)}"
+            joins.append(
+                f" LEFT JOIN {table.physical_name} {alias} ON {alias}.{column} = p.{column}"
+            )
+            selected.append(f"{alias}.tf_{column}")
+    names = [f"tf_{column}" for column in frequencies if f"tf_{column}" in read]
+    record_columns = sorted(read.intersection(columns) - {"party_id"})
+    selected = ["p.party_id", *(f"p.{c}" for c in record_columns), *selected]
+    sql = f"SELECT {', '.join(selected)} FROM {records} p{''.join(joins)}"
+    return _Side(sql, (*record_columns, *names))
+
+
+def _comparison_bound_sql(levels: list[Any]) -> str:
+    """The most match weight (with the pair's term-frequency adjustment) one identity
+    comparison can give a pair: exact where the pair is at its null level (0) or its first
+    level, else the greatest of its other levels' weights. Splink's own weights and
+    adjustment SQL, so the bound is the very sum Splink would form at those levels."""
+    null = [level for level in levels if level.is_null_level]
+    scored = [level for level in levels if not level.is_null_level]
+    first, rest = scored[0], scored[1:]
+    cases = [f"WHEN {level.sql_condition} THEN 0" for level in null[:1]]
+    if first._is_else_level or not rest:
+        best = _greatest_weight_sql(scored, levels)
+        return f"CASE {' '.join(cases)} ELSE {best} END" if cases else best
+    cases.append(f"WHEN {first.sql_condition} THEN {_greatest_weight_sql([first], levels)}")
+    return f"CASE {' '.join(cases)} ELSE {_greatest_weight_sql(rest, levels)} END"
+
+
+def _greatest_weight_sql(candidates: list[Any], levels: list[Any]) -> str:
+    """The greatest of the `candidates` levels' weights for the pair. Levels whose
+    term-frequency adjustment is the same expression (every name level adjusts by how
+    common the name is) are taken together: the adjustment is computed once and added to
+    the greatest of their weights."""
+    best: dict[str, float] = {}
+    for level in candidates:
+        # Splink's adjustment of the pair as if it were at this level.
+        adjustment = level._tf_adjustment_sql(GAMMA, levels).replace(
+            f"{GAMMA} = {level.comparison_vector_value}", "TRUE", 1
+        )
+        weight = level._match_weight
+        best[adjustment] = max(best.get(adjustment, weight), weight)
+    terms = [
+        f"(cast({weight!r} as float8) + (CASE {adjustment} END))"
+        for adjustment, weight in best.items()
+    ]
+    return terms[0] if len(terms) == 1 else f"greatest({', '.join(terms)})"
+
+
+def _full(linker: Linker, config: ResolutionConfig) -> SplinkDataFrame:
+    return linker.inference.predict(
+        threshold_match_probability=config.threshold, warning_mode="never"
+    )
+
+
+def _weight(probability: float) -> float:
+    return math.log2(probability / (1 - probability))
+
+
+def _same_pair(blocked: str, sharing: str) -> str:
+    return (
+        f"{sharing}.left_id = least({blocked}.join_key_l, {blocked}.join_key_r) "
+        f"AND {sharing}.right_id = greatest({blocked}.join_key_l, {blocked}.join_key_r)"
+    )
+
+
+def sharing_pairs_sql(records: str) -> str:
+    """Every pair of parties (left_id < right_id) with a distinctive counterpart in common:
+    a join on the counterparts, each shared by at most `behaviour.max_counterpart_parties`
+    parties, so bounded like the blocking rule on them."""
+    exploded = f"SELECT party_id, unnest(counterparts) AS counterpart FROM {records}"
+    return f"""
+        WITH exploded AS ({exploded})
+        SELECT DISTINCT l.party_id AS left_id, r.party_id AS right_id
+        FROM exploded l JOIN exploded r
+            ON l.counterpart = r.counterpart AND l.party_id < r.party_id
+    """
+
+
+def behaviour_bound(kind: PartyKind, config: ResolutionConfig, model: Model) -> float | None:
+    """The most match weight the behavioural comparisons can add to a pair without a
+    distinctive counterpart in common: the counterparts comparison's last level ("none in
+    common") or its null level (0), and every level of the others (null included). None
+    where a behavioural level is weighed by term frequency (no fixed bound)."""
+    comparisons = comparisons_for(kind)
+    behavioural = {c.name for c in comparisons if c.behavioural}
+    bound = 0.0
+    for comparison in comparison_dicts(kind, config, model.levels, term_frequencies=model.trained):
+        name = comparison["output_column_name"]
+        if name not in behavioural:
+            continue
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        if any(lv.get("tf_adjustment_column") for lv in levels):
+            return None
+        if name == kind.counterparts:
+            levels = levels[-1:]  # no counterpart in common: only the last level
+        bound += max(0.0, *(_level_weight(lv) for lv in levels))
+    return bound
+
+
+def _level_weight(level: dict[str, Any]) -> float:
+    return math.log2(level["m_probability"] / level["u_probability"])

@@ -1,0 +1,117 @@
+"""Scoring only the pairs that can link gives the very links the full scoring gives.
+
+The first pass drops pairs without a distinctive counterpart in common whose best possible
+weight stays under the threshold; these tests hold it to Splink scoring every blocked pair,
+and check the one fact about the comparisons the bound rests on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.network.test_resolution import _workspace, population_rows
+from vigil.network import resolution_scoring
+from vigil.network.resolution import resolve_entities
+from vigil.network.resolution_config import load_resolution_config
+from vigil.network.resolution_model import (
+    BENEFICIARY,
+    SENDER,
+    PartyKind,
+    counterparts_comparison,
+    party_records_sql,
+)
+from vigil.network.resolution_training import prior_model
+from vigil.workspace import Workspace
+
+ENTITIES = "SELECT * FROM beneficiary_entities UNION ALL SELECT * FROM sender_entities ORDER BY ALL"
+LINKS = (
+    "SELECT party_kind, left_id, right_id, match_probability, match_weight, explanation "
+    "FROM entity_links ORDER BY ALL"
+)
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    ws = _workspace(tmp_path_factory.mktemp("scoring"), population_rows())
+    yield ws
+    ws.close()
+
+
+def test_pruned_scoring_links_exactly_what_scoring_every_pair_links(
+    population: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolve_entities(population)
+    pruned = population.con.execute(LINKS).fetchall()
+    entities = population.con.execute(ENTITIES).fetchall()
+    # No bound: Splink scores every blocked pair, as before the two passes.
+    monkeypatch.setattr(resolution_scoring, "behaviour_bound", lambda *_: None)
+    resolve_entities(population)
+    full = population.con.execute(LINKS).fetchall()
+    assert len(pruned) == len(full) > 10
+    for mine, theirs in zip(pruned, full, strict=True):
+        assert mine[:3] == theirs[:3]
+        assert mine[3] == pytest.approx(theirs[3], abs=1e-12)
+        assert mine[4] == pytest.approx(theirs[4], abs=1e-9)
+        assert mine[5] == theirs[5]
+    assert entities == population.con.execute(ENTITIES).fetchall()
+
+
+def _pair_with_disjoint_counterparts(kind: PartyKind, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """One pair of accounts under the same name in one city, whose payers (payees) are
+    different people: every name level holds, no counterpart is shared."""
+    con = duckdb.connect(str(tmp_path / "pair.duckdb"))
+    con.execute(
+        "CREATE TABLE names AS SELECT * FROM (VALUES "
+        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City'), "
+        "('B', 'Maria Cristina Santos', 'PH', 'Cebu City')) t(party_id, name, country, city)"
+    )
+    con.execute(
+        "CREATE TABLE behaviour AS SELECT * FROM (VALUES "
+        "('A', ['S1', 'S2', 'S3'], ['S1', 'S2', 'S3'], 3, 19000, 19100), "
+        "('B', ['S4', 'S5', 'S6'], ['S4', 'S5', 'S6'], 3, 19090, 19300)) "
+        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)"
+    )
+    config = load_resolution_config(None)
+    con.execute(f"CREATE TABLE records AS {party_records_sql(kind, 'names', 'behaviour', config)}")
+    columns = [c[0] for c in con.execute("DESCRIBE records").fetchall()]
+    pairs = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
+    con.execute(
+        f"CREATE TABLE pair AS SELECT {pairs} FROM records l JOIN records r "
+        "ON l.party_id = 'A' AND r.party_id = 'B'"
+    )
+    return con
+
+
+@pytest.mark.parametrize("kind", [BENEFICIARY, SENDER], ids=lambda k: k.kind)
+def test_without_a_counterpart_in_common_only_the_last_level_can_hold(
+    kind: PartyKind, tmp_path: Path
+) -> None:
+    """The bound takes a pair that shares no distinctive counterpart to the counterparts
+    comparison's last level ("none in common"): no other level may hold for it, even where
+    each one's counterparts are all rare ones and the two accounts stop and start in turn."""
+    con = _pair_with_disjoint_counterparts(kind, tmp_path)
+    comparison = counterparts_comparison(kind)
+    assert con.execute("SELECT name_in_country_l = name_in_country_r FROM pair").fetchall() == [
+        (True,)
+    ]
+    for level in comparison.levels[:-1]:
+        held = con.execute(f"SELECT {level.sql} FROM pair").fetchall()[0][0]
+        assert not held, f"{comparison.name} level {level.key} holds without a shared counterpart"
+    con.close()
+
+
+def test_the_behaviour_bound_is_the_best_a_pair_sharing_no_one_can_get() -> None:
+    """Priors: payers "none in common" weighs log2(0.1 / 0.9452) < 0, so nothing is added
+    for it; timing adds its better level, "active side by side" (log2(0.9 / 0.98) < 0
+    too) or its null level (0)."""
+    config = load_resolution_config(None)
+    bound = resolution_scoring.behaviour_bound(BENEFICIARY, config, prior_model(config, 1000))
+    none, churn, other = (0.1 / 0.9452), (0.1 / 0.02), (0.9 / 0.98)
+    expected = max(0.0, math.log2(none)) + max(0.0, math.log2(churn), math.log2(other))
+    assert bound == pytest.approx(expected)
+    assert bound == pytest.approx(math.log2(5.0))
