@@ -67,8 +67,9 @@ def _pair_with_disjoint_counterparts(kind: PartyKind, tmp_path: Path) -> duckdb.
     con = duckdb.connect(str(tmp_path / "pair.duckdb"))
     con.execute(
         "CREATE TABLE names AS SELECT * FROM (VALUES "
-        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City'), "
-        "('B', 'Maria Cristina Santos', 'PH', 'Cebu City')) t(party_id, name, country, city)"
+        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Bank A'), "
+        "('B', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Remit B')) "
+        "t(party_id, name, country, city, reporter)"
     )
     con.execute(
         "CREATE TABLE behaviour AS SELECT * FROM (VALUES "

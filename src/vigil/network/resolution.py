@@ -8,12 +8,12 @@ or a distinctive payer / payee in common) on:
 - identity attributes: name, country and, for beneficiaries, city;
 - behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
   in common (most of them, handed over from the one account to the other as one stopped
-  and the other started, three or more, for senders a rare one that few others pay, two,
-  one that is each beneficiary's only payer, one, one among many on each side), which
-  counts only under names alike (one name written another way, whose initials fit:
-  relatives share payers too), and churn (one account stops as the other starts). Where
-  names cannot decide (a few hundred name pairs cover most people of a country), this is
-  the evidence.
+  and the other started, three or more, for senders at two reporters a rare one that few
+  others pay, two, one that is each beneficiary's only payer, one, one among many on each
+  side), which counts only under names alike (one name written another way, whose
+  initials fit: relatives share payers too), and churn (one account stops as the other
+  starts). Where names cannot decide (a few hundred name pairs cover most people of a
+  country), this is the evidence.
 Pairs that cannot reach the threshold whatever their levels are dropped before Splink
 compares them in full (resolution_scoring): the links are the same, found faster.
 The payments are read once, folded per sender, beneficiary and the names they were paid

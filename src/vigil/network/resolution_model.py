@@ -254,10 +254,14 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
     accounts show, a customer who bought from both."""
     word = kind.counterparts
     alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
+    # Across reporters only (FIU mode): one customer's two ids at one institution pay the
+    # same people ("most" finds them), while a customer of two institutions splits his
+    # payees between them, so one rare payee in common is what shows; and two namesake
+    # customers of one institution who pay one little-known performer are no rarity.
     rare = Level(
         "rare",
-        f"a {word[:-1]} in common whom few others pay",
-        f"{SHARED_RARE} >= 1 AND {alike}",
+        f"a {word[:-1]} in common whom few others pay, at another reporter",
+        f"{SHARED_RARE} >= 1 AND {alike} AND reporter_l IS DISTINCT FROM reporter_r",
     )
     sole = Level(
         "sole",
@@ -375,14 +379,16 @@ def payment_summary_sql(payments: str) -> str:
 
 def parties_sql(kind: PartyKind, summary: str) -> str:
     """Each party once, as its payments show it most often: name, country, city (ties go
-    to the first in text order, so the choice is the same on every run). `summary`: the
-    `payment_summary_sql` table."""
+    to the first in text order, so the choice is the same on every run), and a sender's
+    reporter (FIU mode; part of the sender's key, so one per sender; NULL otherwise).
+    `summary`: the `payment_summary_sql` table."""
     city = kind.city_column or "NULL"
+    reporter = "reporter" if kind.rare_level else "NULL::VARCHAR"
     return f"""
         SELECT {kind.id_column} AS party_id, {kind.name_column} AS name,
-               {kind.country_column} AS country, {city} AS city
+               {kind.country_column} AS country, {city} AS city, {reporter} AS reporter
         FROM {summary}
-        GROUP BY 1, 2, 3, 4
+        GROUP BY 1, 2, 3, 4, 5
         QUALIFY row_number() OVER (
             PARTITION BY party_id ORDER BY sum(payments) DESC, name, country, city NULLS LAST
         ) = 1
@@ -464,11 +470,11 @@ def party_records_sql(
     records = f"""
         WITH tokenised AS (
             SELECT party_id, upper(trim(country)) AS country, {_place_sql("city")} AS city,
-                   {name_tokens_sql("name", config)} AS tokens
+                   {name_tokens_sql("name", config)} AS tokens, reporter
             FROM {parties}
         ),
         base AS (
-            SELECT party_id, country, city, tokens,
+            SELECT party_id, country, city, tokens, reporter,
                    nullif(array_to_string(list_sort(tokens), ' '), '') AS name_sorted,
                    list_sort(list_filter(tokens, lambda t: length(t) > 1)) AS core,
                    array_to_string(list_sort(list_transform(tokens, lambda t: left(t, 1))), '')
@@ -700,6 +706,7 @@ PAIR_COLUMNS = (
     "party_id",
     "counterparts",
     "rare_counterparts",
+    "reporter",
     "counterpart_count",
     "first_day",
     "last_day",
