@@ -143,7 +143,8 @@ def _evaluation_sql(
         return kept[len(key) + 1 :]
     expression = evaluate_indicators(ws.table(EVALUATED_ROWS), catalogue, kind, stages)
     query = ws.ibis.compile(_only(expression, columns))
-    ws.meta_set(meta, f"{key}\n{query}")
+    if "memtable" not in query:  # an in-memory table's name is this session's only
+        ws.meta_set(meta, f"{key}\n{query}")
     return query
 
 

@@ -104,8 +104,11 @@ def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
 def features_stage(ctx: ScanContext) -> None:
     ws = ctx.ws
     facts = build_payment_facts(ws, ctx.catalogue, ws.table("payments"))
-    ws.replace_table("payment_facts", facts, temporary=True)
-    facts = ws.table("payment_facts")
+    # Kept in the workspace for the next increment, which appends the new payments' facts
+    # instead of computing them again for every payment of the parties it reaches.
+    kept = rescore.keeps_inputs(ws)
+    ws.replace_table(increment.FACTS, facts, temporary=not kept)
+    facts = ws.table(increment.FACTS)
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
     payments = ws.table("payments")
@@ -118,8 +121,8 @@ def features_stage(ctx: ScanContext) -> None:
     )
     beneficiaries = beneficiary_features(payments, facts, pairs, purposes, homes)
     ws.replace_table("beneficiary_payment_features", beneficiaries)
-    for temporary in ("payment_facts", "beneficiary_households"):  # memory for what follows
-        ws.drop_temporary(temporary)
+    for temporary in ("beneficiary_households", *(() if kept else (increment.FACTS,))):
+        ws.drop_temporary(temporary)  # memory for what follows
     party_features(ws, ctx.watch)
 
 
@@ -471,7 +474,7 @@ SCAN_STAGES: list[Stage] = [
         "features",
         "Computing features",
         reads=("payments", "sender_entities", "beneficiary_entities"),
-        writes=("country_offsets", *_PAYMENT_FEATURES, *_FEATURES),
+        writes=("country_offsets", "payment_facts", *_PAYMENT_FEATURES, *_FEATURES),
         params=("catalogue", "watch"),
         run=features_stage,
         increment=features_increment,
