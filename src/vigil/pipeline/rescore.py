@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
+import ibis
 import ibis.expr.types as ir
 
 from vigil.indicators.catalogue import Catalogue
@@ -25,8 +26,7 @@ from vigil.workspace import Workspace
 
 INPUTS = "score_inputs"  # scores table, party_id, input_hash
 SCORED_INPUT = "scoring_input"  # every party's inputs (temporary)
-EVALUATED_ROWS = "scoring_rows"  # the parties evaluated (temporary)
-EVALUATED = "scoring_output"  # every party's evaluated row (temporary)
+EVALUATED_ROWS = "scoring_rows"  # the parties evaluated (a temporary view)
 META_SQL = "evaluation_sql"
 
 
@@ -58,7 +58,7 @@ def forget(ws: Workspace, scores: tuple[str, ...]) -> None:
         ws.con.execute(f"DELETE FROM {INPUTS} WHERE scores IN ({names})")
 
 
-def evaluate(
+def write_scores(
     ws: Workspace,
     scores: str,
     features: ir.Table,
@@ -68,15 +68,18 @@ def evaluate(
     *,
     increment: bool,
     columns: tuple[str, ...] | None = None,
-) -> ir.Table:
-    """`evaluate_indicators(features, ...)`, materialised in this session: in an increment,
-    the parties whose inputs changed are evaluated and every other party's evaluated columns
-    come from `scores` as the last scan wrote them (its pass-through columns, such as a
-    community id, are the current ones). The caller writes `scores` from it, then calls
-    `remember`. `columns`: only these of the evaluated table (what `scores` holds), all of
-    them by default."""
+    ranked: bool = False,
+) -> None:
+    """Writes `scores`: `evaluate_indicators(features, ...)`, `columns` of it (all by
+    default), ranked by score when `ranked`. In an increment the parties whose inputs
+    changed are evaluated, and every other party's evaluated columns come from `scores` as
+    the last scan wrote them (its pass-through columns, such as a community id, are the
+    current ones). Then keeps the inputs for the next scan."""
     if not keeps_inputs(ws):
-        return _only(evaluate_indicators(features, catalogue, kind, stages), columns)
+        evaluated = _only(evaluate_indicators(features, catalogue, kind, stages), columns)
+        ws.replace_table(scores, ranked(evaluated) if ranked else evaluated)
+        ws.con.execute(f"DROP TABLE IF EXISTS {INPUTS}")
+        return
     sql = ws.con.execute
     ws.replace_table(SCORED_INPUT, features, temporary=True)
     read = read_columns(catalogue, kind, stages)
@@ -87,6 +90,7 @@ def evaluate(
         f"SELECT party_id, hash({hashed}) AS input_hash FROM {SCORED_INPUT}"
     )
     reuse = increment and _kept(ws, scores)
+    changed = "TRUE"
     if reuse:
         sql(
             f"""CREATE OR REPLACE TEMP TABLE scoring_changed AS
@@ -94,31 +98,46 @@ def evaluate(
             ANTI JOIN {INPUTS} k ON k.scores = '{scores}' AND k.party_id = h.party_id
                 AND k.input_hash = h.input_hash"""
         )
-        sql(
-            f"CREATE OR REPLACE TEMP TABLE {EVALUATED_ROWS} AS SELECT * FROM {SCORED_INPUT} "
-            "WHERE party_id IN (SELECT party_id FROM scoring_changed)"
-        )
-    else:
-        sql(f"CREATE OR REPLACE TEMP TABLE {EVALUATED_ROWS} AS SELECT * FROM {SCORED_INPUT}")
+        changed = "party_id IN (SELECT party_id FROM scoring_changed)"
+    sql(
+        f"CREATE OR REPLACE TEMP VIEW {EVALUATED_ROWS} AS "
+        f"SELECT * FROM {SCORED_INPUT} WHERE {changed}"
+    )
     query = _evaluation_sql(ws, scores, catalogue, kind, stages, fingerprint, columns)
-    sql(f"CREATE OR REPLACE TEMP TABLE {EVALUATED} AS {query}")
     if reuse:
-        evaluated = [
-            c for (c,) in sql(f"SELECT name FROM pragma_table_info('{EVALUATED}')").fetchall()
-        ]
-        current = {
-            c for (c,) in sql(f"SELECT name FROM pragma_table_info('{SCORED_INPUT}')").fetchall()
-        }
-        derived = [c for c in evaluated if c not in current]
+        evaluated = [row[0] for row in sql(f"DESCRIBE {query}").fetchall()]
+        current = {row[0] for row in sql(f"DESCRIBE {SCORED_INPUT}").fetchall()}
+        derived = ", ".join(f'"{c}"' for c in evaluated if c not in current)
         listed = ", ".join(f'"{c}"' for c in evaluated)
-        sql(
-            f"""INSERT INTO {EVALUATED}
+        query = f"""SELECT {listed} FROM ({query})
+            UNION ALL
             SELECT {listed} FROM {SCORED_INPUT}
-            JOIN (SELECT party_id, {", ".join(f'"{c}"' for c in derived)} FROM {scores})
-                USING (party_id)
-            WHERE party_id NOT IN (SELECT party_id FROM scoring_changed)"""
+            JOIN (SELECT party_id, {derived} FROM {scores}) USING (party_id)
+            WHERE NOT {changed}"""
+    if ranked:
+        query = (
+            "SELECT *, row_number() OVER (ORDER BY score DESC, points DESC, party_id) AS rank "
+            f"FROM ({query})"
         )
-    return ws.table(EVALUATED)
+    sql(f"CREATE OR REPLACE TABLE {scores} AS {query}")
+    with ws.transaction() as con:
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {INPUTS} "
+            "(scores VARCHAR, party_id VARCHAR, input_hash UBIGINT)"
+        )
+        con.execute(f"DELETE FROM {INPUTS} WHERE scores = ?", [scores])
+        con.execute(
+            f"INSERT INTO {INPUTS} SELECT '{scores}', party_id, input_hash FROM scoring_hashes"
+        )
+    sql(f"DROP VIEW {EVALUATED_ROWS}")
+    for temporary in (SCORED_INPUT, "scoring_hashes", "scoring_changed"):
+        sql(f"DROP TABLE IF EXISTS temp.{temporary}")
+
+
+def ranked(scored: ir.Table) -> ir.Table:
+    """Rank 1 is the highest score (then the most points, then the party id)."""
+    order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
+    return scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
 
 
 def _evaluation_sql(
@@ -141,7 +160,9 @@ def _evaluation_sql(
     kept = ws.meta_get(meta)
     if kept and kept.startswith(key + "\n"):
         return kept[len(key) + 1 :]
-    expression = evaluate_indicators(ws.table(EVALUATED_ROWS), catalogue, kind, stages)
+    expression = evaluate_indicators(
+        ws.ibis.table(EVALUATED_ROWS, database=("temp", "main")), catalogue, kind, stages
+    )
     query = ws.ibis.compile(_only(expression, columns))
     if "memtable" not in query:  # an in-memory table's name is this session's only
         ws.meta_set(meta, f"{key}\n{query}")
@@ -150,24 +171,6 @@ def _evaluation_sql(
 
 def _only(table: ir.Table, columns: tuple[str, ...] | None) -> ir.Table:
     return table.select(*columns) if columns else table
-
-
-def remember(ws: Workspace, scores: str) -> None:
-    """Keeps the inputs `scores` was just written from (see `evaluate`)."""
-    if not keeps_inputs(ws):
-        ws.con.execute(f"DROP TABLE IF EXISTS {INPUTS}")
-        return
-    ws.con.execute(
-        f"CREATE TABLE IF NOT EXISTS {INPUTS} "
-        "(scores VARCHAR, party_id VARCHAR, input_hash UBIGINT)"
-    )
-    with ws.transaction() as con:
-        con.execute(f"DELETE FROM {INPUTS} WHERE scores = ?", [scores])
-        con.execute(
-            f"INSERT INTO {INPUTS} SELECT '{scores}', party_id, input_hash FROM scoring_hashes"
-        )
-    for temporary in (SCORED_INPUT, EVALUATED, EVALUATED_ROWS, "scoring_hashes", "scoring_changed"):
-        ws.con.execute(f"DROP TABLE IF EXISTS temp.{temporary}")
 
 
 def _kept(ws: Workspace, scores: str) -> bool:

@@ -198,10 +198,9 @@ def base_scores_and_graph(ctx: ScanContext) -> GraphSummary:
     An increment evaluates only the parties whose features changed (vigil.pipeline.rescore)."""
     ws, catalogue = ctx.ws, ctx.catalogue
     for kind in KINDS:
-        table = f"{kind}_base_scores"
-        base = rescore.evaluate(
+        rescore.write_scores(
             ws,
-            table,
+            f"{kind}_base_scores",
             ws.table(f"{kind}_features"),
             catalogue,
             kind,
@@ -209,8 +208,6 @@ def base_scores_and_graph(ctx: ScanContext) -> GraphSummary:
             increment=ctx.increment,
             columns=("party_id", "score"),
         )
-        ws.replace_table(table, base)
-        rescore.remember(ws, table)
     return graph_features(ws, catalogue.parameters)
 
 
@@ -256,17 +253,13 @@ def _score_kind(
     if extra is not None:  # shared figures: these scores are not the scan's own
         if extra.get(kind) is not None:
             joined = _fill_left(joined, extra[kind])
-        ws.replace_table(table, _ranked(evaluate_indicators(joined, catalogue, kind, stages)))
+        scored = evaluate_indicators(joined, catalogue, kind, stages)
+        ws.replace_table(table, rescore.ranked(scored))
         rescore.forget(ws, (table,))
         return
-    scored = rescore.evaluate(ws, table, joined, catalogue, kind, stages, increment=increment)
-    ws.replace_table(table, _ranked(scored))
-    rescore.remember(ws, table)
-
-
-def _ranked(scored: ir.Table) -> ir.Table:
-    order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
-    return scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
+    rescore.write_scores(
+        ws, table, joined, catalogue, kind, stages, increment=increment, ranked=True
+    )
 
 
 def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
