@@ -28,10 +28,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 
+import ibis
 import ibis.expr.types as ir
 
 from vigil.features.contrast import household_co_recipients, households
-from vigil.features.parties import beneficiary_features, pair_features, sender_features
+from vigil.features.parties import (
+    beneficiary_features,
+    name_variant_accounts,
+    pair_features,
+    sender_features,
+)
 from vigil.features.payments import name_key
 from vigil.indicators.catalogue import Catalogue
 from vigil.pipeline.facts import facts_of, refresh_offsets
@@ -272,12 +278,10 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
             paid, facts, all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids)), purposes
         )
         payers = ws.table("inc_payers").party_id
-        variants = beneficiary_features(
+        variants = name_variant_accounts(
             payments.filter(payments.sender_id.isin(payers)),
-            facts,
             all_pairs.filter(all_pairs.sender_id.isin(payers)),
-            purposes,
-        ).select("party_id", B5_FEATURE)
+        ).rename(party_id="beneficiary_id")
         household_pairs = all_pairs.filter(
             all_pairs.sender_id.isin(
                 all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids)).sender_id
@@ -288,7 +292,13 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
         )
         own = own.drop(HOUSEHOLD_FEATURE).left_join(co, "party_id").drop("party_id_right")
         own = own.mutate(**{HOUSEHOLD_FEATURE: own[HOUSEHOLD_FEATURE].fill_null(0)})
-        return own.drop(B5_FEATURE).join(variants, "party_id")
+        # an account no other account is a variant of counts 0, as in a full scan
+        return (
+            own.drop(B5_FEATURE)
+            .join(variants, "party_id", how="left")
+            .drop("party_id_right")
+            .mutate(**{B5_FEATURE: ibis.coalesce(ibis._[B5_FEATURE], 0)})
+        )
 
     _replace_rows(
         ws,
