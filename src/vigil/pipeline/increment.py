@@ -344,12 +344,16 @@ def _households_of_reached_payers(queries: _Queries, payments: ir.Table) -> None
 
 
 def _keyed(payments: ir.Table) -> ir.Table:
-    """(sender, account, country, name key) as B5 compares them."""
-    return payments.select(
+    """(sender, account, country, name key) as B5 compares them; the key (regular
+    expressions) once per account and name, not per payment."""
+    accounts = payments.select(
+        "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
+    ).distinct()
+    return accounts.select(
         "sender_id",
         "beneficiary_id",
         "beneficiary_country",
-        key=name_key(payments.beneficiary_name),
+        key=name_key(accounts.beneficiary_name),
     ).distinct()
 
 
@@ -369,6 +373,8 @@ class _Queries:
             f"AND table_name IN ({', '.join(repr(t) for t in QUERIED_TABLES)})"
         ).fetchall()[0][0]
         digest = hashlib.sha256(f"{fingerprint(catalogue)}|{columns}".encode())
+        for module in ("increment.py", "facts.py"):  # the queries' own code
+            digest.update(resources.files("vigil.pipeline").joinpath(module).read_bytes())
         self.key = digest.hexdigest()
 
     def sql(self, label: str, build: Callable[[], ir.Table]) -> str:

@@ -41,6 +41,7 @@ def _fingerprint(catalogue: Catalogue, kind: str, stages: tuple[str, ...]) -> st
     """The catalogue (indicators, weights, typologies, scales) and the evaluation code."""
     digest = hashlib.sha256(catalogue.model_dump_json().encode())
     digest.update(resources.files("vigil.indicators").joinpath("evaluate.py").read_bytes())
+    digest.update(resources.files("vigil.pipeline").joinpath("rescore.py").read_bytes())
     digest.update(f"{kind}:{','.join(stages)}".encode())
     return digest.hexdigest()
 
