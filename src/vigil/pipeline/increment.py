@@ -1,10 +1,19 @@
 """Daily increments: new payments into a workspace that already holds a complete scan.
 
-Only the stages whose cost grows with the payments held are incremental: the per-payment
-facts and the pair, sender and beneficiary features built from them. Every other stage
-works on one row per party or per pair (entity resolution, the watchlist, behaviour scores,
-the graph, the network round, explanations) and runs whole, so that an increment gives the
-same tables as a full scan of all the payments.
+What an increment does instead of a full scan's work, stage by stage:
+- payment facts (`payment_facts`, kept by the full scan): the new payments' facts are
+  appended and the person columns of parties whose person changed are updated; a payment's
+  other facts are its own, so old payments' facts are never computed again;
+- pair, sender and beneficiary features: recomputed for the parties the new payments reach
+  (below) from the kept facts of all their payments, old and new; every other row is kept;
+- behaviour and final scores (vigil.pipeline.rescore): only the parties whose scored inputs
+  changed are evaluated again; ranks are recomputed for all;
+- entity resolution (with the last full scan's models), the watchlist, the graph (Leiden
+  and PageRank over every pair), the network round, explanations and the alert files run
+  whole: they work on one row per party or pair, and with the global steps they must, or
+  the result would not be a full scan's.
+The queries an increment runs read only workspace tables and this session's `inc_*` ones:
+they are compiled once and kept in the workspace's meta (`_Queries`).
 
 Which parties an increment recomputes, and why each is enough (the feature definitions are
 in vigil.features.parties):

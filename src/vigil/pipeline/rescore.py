@@ -78,7 +78,7 @@ def write_scores(
     current ones). Then keeps the inputs for the next scan."""
     if not keeps_inputs(ws):
         evaluated = _only(evaluate_indicators(features, catalogue, kind, stages), columns)
-        ws.replace_table(scores, ranked(evaluated) if ranked else evaluated)
+        ws.replace_table(scores, with_rank(evaluated) if ranked else evaluated)
         ws.con.execute(f"DROP TABLE IF EXISTS {INPUTS}")
         return
     sql = ws.con.execute
@@ -135,7 +135,7 @@ def write_scores(
         sql(f"DROP TABLE IF EXISTS temp.{temporary}")
 
 
-def ranked(scored: ir.Table) -> ir.Table:
+def with_rank(scored: ir.Table) -> ir.Table:
     """Rank 1 is the highest score (then the most points, then the party id)."""
     order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
     return scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)

@@ -254,7 +254,7 @@ def _score_kind(
         if extra.get(kind) is not None:
             joined = _fill_left(joined, extra[kind])
         scored = evaluate_indicators(joined, catalogue, kind, stages)
-        ws.replace_table(table, rescore.ranked(scored))
+        ws.replace_table(table, rescore.with_rank(scored))
         rescore.forget(ws, (table,))
         return
     rescore.write_scores(
