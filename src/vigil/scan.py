@@ -90,11 +90,12 @@ def scan(
         )
         ws.mark_scan_started()
         ingest_stage, *rest = SCAN_STAGES
-        timings = run_stages([ingest_stage], context, progress=progress)
+        cpu: dict[str, float] = {}
+        timings = run_stages([ingest_stage], context, progress=progress, cpu=cpu)
         if not ws.count("payments"):  # nothing to score: say so, and write empty results
             ws.mark_scan_complete()
             return _nothing_to_score(out, context, started)
-        timings |= run_stages(rest, context, progress=progress)
+        timings |= run_stages(rest, context, progress=progress, cpu=cpu)
         finishing = time.perf_counter()
         ws.finish()
         if engine != "duckdb":  # the Parquet tables stored in the workspace file
@@ -113,6 +114,7 @@ def scan(
         "engine": engine,
         "run_seconds": round(time.perf_counter() - started, 2),
         "stage_seconds": timings,
+        "stage_cpu_seconds": cpu,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return ScanResult(out, out / "alerts.csv", out / "alerts.json", context.quarantine, summary)

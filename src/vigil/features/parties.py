@@ -257,6 +257,26 @@ def person_sender_features(
     )
 
 
+def name_variant_accounts(payments: ir.Table, pairs: ir.Table) -> ir.Table:
+    """B5 per beneficiary account: other accounts of the same person (resolved entity) or
+    under the same name key, in the same country, sharing a sender (from `payments` and
+    `pairs` of those senders)."""
+    accounts = payments.select(
+        "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
+    ).distinct()
+    keyed = accounts.select(
+        "sender_id",
+        "beneficiary_id",
+        "beneficiary_country",
+        key=name_key(accounts.beneficiary_name),
+    ).distinct()
+    entities = pairs.select("sender_id", "beneficiary_id", key=pairs.beneficiary_entity)
+    b5 = _variant_accounts(keyed, ["sender_id", "key", "beneficiary_country"]).union(
+        _variant_accounts(entities, ["sender_id", "key"])
+    )
+    return b5.group_by("beneficiary_id").aggregate(name_variant_accounts=_.other.nunique())
+
+
 def beneficiary_features(
     payments: ir.Table,
     facts: ir.Table,
@@ -304,22 +324,7 @@ def beneficiary_features(
         ).sum()
         / _.amount_reporting.sum(),
     )
-    # B5: other accounts of the same person (resolved entity) or under the same name key, in
-    # the same country, sharing a sender.
-    accounts = payments.select(
-        "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
-    ).distinct()
-    keyed = accounts.select(
-        "sender_id",
-        "beneficiary_id",
-        "beneficiary_country",
-        key=name_key(accounts.beneficiary_name),
-    ).distinct()
-    entities = pairs.select("sender_id", "beneficiary_id", key=pairs.beneficiary_entity)
-    b5 = _variant_accounts(keyed, ["sender_id", "key", "beneficiary_country"]).union(
-        _variant_accounts(entities, ["sender_id", "key"])
-    )
-    b5 = b5.group_by("beneficiary_id").aggregate(name_variant_accounts=_.other.nunique())
+    b5 = name_variant_accounts(payments, pairs)
     contrast = beneficiary_contrast_features(payments, facts, pairs, purposes, households_of)
     out = _join_all(base, "beneficiary_id", [b1, b2, b5, *contrast])
     out = _fill(out, keep={"name", "country", "sender_countries_list"}).mutate(

@@ -1,10 +1,19 @@
 """Daily increments: new payments into a workspace that already holds a complete scan.
 
-Only the stages whose cost grows with the payments held are incremental: the per-payment
-facts and the pair, sender and beneficiary features built from them. Every other stage
-works on one row per party or per pair (entity resolution, the watchlist, behaviour scores,
-the graph, the network round, explanations) and runs whole, so that an increment gives the
-same tables as a full scan of all the payments.
+What an increment does instead of a full scan's work, stage by stage:
+- payment facts (`payment_facts`, kept by the full scan): the new payments' facts are
+  appended and the person columns of parties whose person changed are updated; a payment's
+  other facts are its own, so old payments' facts are never computed again;
+- pair, sender and beneficiary features: recomputed for the parties the new payments reach
+  (below) from the kept facts of all their payments, old and new; every other row is kept;
+- behaviour and final scores (vigil.pipeline.rescore): only the parties whose scored inputs
+  changed are evaluated again; ranks are recomputed for all;
+- entity resolution (with the last full scan's models), the watchlist, the graph (Leiden
+  and PageRank over every pair), the network round, explanations and the alert files run
+  whole: they work on one row per party or pair, and with the global steps they must, or
+  the result would not be a full scan's.
+The queries an increment runs read only workspace tables and this session's `inc_*` ones:
+they are compiled once and kept in the workspace's meta (`_Queries`).
 
 Which parties an increment recomputes, and why each is enough (the feature definitions are
 in vigil.features.parties):
@@ -25,14 +34,20 @@ every other row is left as it is, which is what a full scan would compute for it
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 
+import ibis
 import ibis.expr.types as ir
 
 from vigil.features.contrast import household_co_recipients, households
-from vigil.features.parties import beneficiary_features, pair_features, person_sender_features
+from vigil.features.parties import (
+    beneficiary_features,
+    name_variant_accounts,
+    pair_features,
+    person_sender_features,
+)
 from vigil.features.payments import name_key
 from vigil.indicators.catalogue import Catalogue
 from vigil.pipeline.facts import facts_of, refresh_offsets
@@ -42,9 +57,20 @@ from vigil.workspace import Workspace
 META_FINGERPRINT = "scan_fingerprint"
 META_SCANNED = "scanned_payments"
 META_LAST_SCAN = "last_scan"  # 'full' or 'increment'
+META_QUERY = "increment_sql"  # an increment's compiled queries (see _Queries)
+# The workspace tables an increment's queries read, whose columns the compiled SQL assumes.
+QUERIED_TABLES = (
+    "payments",
+    "pair_features",
+    "sender_entities",
+    "beneficiary_entities",
+    "country_offsets",
+)
 
+FACTS = "payment_facts"  # every payment's facts (vigil.features.payments)
 # What an increment keeps from the last scan and updates in place.
 KEPT_TABLES = (
+    FACTS,
     "pair_features",
     "sender_payment_features",
     "beneficiary_payment_features",
@@ -130,20 +156,27 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
         """CREATE OR REPLACE TEMP TABLE inc_changed_beneficiaries AS
         SELECT party_id FROM inc_changed WHERE kind = 'beneficiary'"""
     )
-    # 1. Pairs: every payment of those senders and of the re-resolved beneficiaries.
     payments = ws.table("payments")
-    scope = payments.filter(
-        payments.sender_id.isin(ws.table("inc_pair_senders").party_id)
-        | payments.beneficiary_id.isin(ws.table("inc_changed_beneficiaries").party_id)
-    )
+    queries = _Queries(ws, catalogue)
     refresh_offsets(ws)
-    pairs = pair_features(facts_of(ws, catalogue, scope))
+    _update_facts(ws, queries, catalogue)
+    all_facts = ws.table(FACTS)
+
+    # 1. Pairs: every payment of those senders and of the re-resolved beneficiaries.
+    def pairs() -> ir.Table:
+        return pair_features(
+            all_facts.filter(
+                all_facts.sender_id.isin(ws.table("inc_pair_senders").party_id)
+                | all_facts.beneficiary_id.isin(ws.table("inc_changed_beneficiaries").party_id)
+            )
+        )
+
     _replace_rows(
         ws,
         "pair_features",
         "sender_id IN (SELECT party_id FROM inc_pair_senders) "
         "OR beneficiary_id IN (SELECT party_id FROM inc_changed_beneficiaries)",
-        pairs,
+        queries.sql("pairs", pairs),
     )
     # 2. Who else the new payments reach, on the refreshed pairs.
     sql(
@@ -166,20 +199,24 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
         WHERE entity_id IN (SELECT * FROM inc_people)
         UNION SELECT party_id FROM inc_touched"""
     )
+
     # B5 compares the accounts one sender pays under one name key: a new payment's account
     # makes its sender's other accounts of that key variants of it.
-    recent = ws.table("new_payments")
-    new_keys = _keyed(recent)
-    own = _keyed(payments.filter(payments.sender_id.isin(recent.sender_id)))
-    variants = own.join(
-        new_keys,
-        [
-            own.sender_id == new_keys.sender_id,
-            own.key == new_keys.key,
-            own.beneficiary_country == new_keys.beneficiary_country,
-        ],
-    ).select(party_id=own.beneficiary_id)
-    ws.replace_table("inc_name_variants", variants.distinct(), temporary=True)
+    def name_variants() -> ir.Table:
+        recent = ws.table("new_payments")
+        new_keys = _keyed(recent)
+        own = _keyed(payments.filter(payments.sender_id.isin(recent.sender_id)))
+        variants = own.join(
+            new_keys,
+            [
+                own.sender_id == new_keys.sender_id,
+                own.key == new_keys.key,
+                own.beneficiary_country == new_keys.beneficiary_country,
+            ],
+        ).select(party_id=own.beneficiary_id)
+        return variants.distinct()
+
+    queries.temporary("inc_name_variants", name_variants)
     sql(
         """CREATE OR REPLACE TEMP TABLE inc_beneficiaries AS
         WITH reached AS (
@@ -192,7 +229,7 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
     )
     # B3 counts the household's other people paid by the same senders: a reached account's
     # mates (same household key, a payer in common) are reached too.
-    _households_of_reached_payers(ws, payments)
+    _households_of_reached_payers(queries, payments)
     sql(
         """INSERT INTO inc_beneficiaries
         SELECT DISTINCT p.beneficiary_id FROM pair_features p
@@ -206,7 +243,7 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
           AND p.beneficiary_id NOT IN (SELECT party_id FROM inc_beneficiaries)"""
     )
     # ... and their own payers' accounts are read, so that their count is whole too.
-    _households_of_reached_payers(ws, payments)
+    _households_of_reached_payers(queries, payments)
     # R4 counts the other payers of a sender's high-risk beneficiaries (R2 their people):
     # only senders with a high-risk pair to a reached person are reached through them.
     sql(
@@ -234,89 +271,155 @@ def update_payment_features(ws: Workspace, catalogue: Catalogue) -> dict[str, in
     )
     # 3. Features of the reached parties from all their payments.
     all_pairs = ws.table("pair_features")
+    purposes = list(catalogue.parameters.purpose_words)
     readers = ws.table("inc_senders").party_id
     own_payments = payments.filter(payments.sender_id.isin(readers))
-    facts = facts_of(ws, catalogue, own_payments)
-    ws.replace_table("inc_sender_facts", facts, temporary=True)
-    facts = ws.table("inc_sender_facts")
-    own_pairs = all_pairs.filter(all_pairs.sender_id.isin(readers))
-    people_pairs = all_pairs.filter(all_pairs.beneficiary_entity.isin(own_pairs.beneficiary_entity))
-    purposes = list(catalogue.parameters.purpose_words)
-    senders = person_sender_features(
-        own_payments, facts, people_pairs, purposes, ws.table("sender_entities")
-    )
+
+    def senders() -> ir.Table:
+        own_pairs = all_pairs.filter(all_pairs.sender_id.isin(readers))
+        people_pairs = all_pairs.filter(
+            all_pairs.beneficiary_entity.isin(own_pairs.beneficiary_entity)
+        )
+        facts = all_facts.filter(all_facts.sender_id.isin(readers))
+        return person_sender_features(
+            own_payments, facts, people_pairs, purposes, ws.table("sender_entities")
+        )
+
     _replace_rows(
-        ws, "sender_payment_features", "party_id IN (SELECT party_id FROM inc_senders)", senders
+        ws,
+        "sender_payment_features",
+        "party_id IN (SELECT party_id FROM inc_senders)",
+        queries.sql("senders", senders),
     )
     # Beneficiaries from their own payments (each reached person's accounts are all
     # reached); B5 from every payment of their payers, which it compares.
     reached_ids = ws.table("inc_beneficiaries").party_id
     paid = payments.filter(payments.beneficiary_id.isin(reached_ids))
-    facts = facts_of(ws, catalogue, paid)
-    ws.replace_table("inc_beneficiary_facts", facts, temporary=True)
-    facts = ws.table("inc_beneficiary_facts")
-    own = beneficiary_features(
-        paid, facts, all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids)), purposes
-    )
-    payers = ws.table("inc_payers").party_id
-    variants = beneficiary_features(
-        payments.filter(payments.sender_id.isin(payers)),
-        facts,
-        all_pairs.filter(all_pairs.sender_id.isin(payers)),
-        purposes,
-    ).select("party_id", B5_FEATURE)
-    household_pairs = all_pairs.filter(
-        all_pairs.sender_id.isin(
-            all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids)).sender_id
+
+    def beneficiaries() -> ir.Table:
+        facts = all_facts.filter(all_facts.beneficiary_id.isin(reached_ids))
+        own = beneficiary_features(
+            paid, facts, all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids)), purposes
         )
-    )
-    co = household_co_recipients(household_pairs, ws.table("inc_households")).rename(
-        party_id="beneficiary_id"
-    )
-    own = own.drop(HOUSEHOLD_FEATURE).left_join(co, "party_id").drop("party_id_right")
-    own = own.mutate(**{HOUSEHOLD_FEATURE: own[HOUSEHOLD_FEATURE].fill_null(0)})
-    beneficiaries = own.drop(B5_FEATURE).join(variants, "party_id")
+        payers = ws.table("inc_payers").party_id
+        variants = name_variant_accounts(
+            payments.filter(payments.sender_id.isin(payers)),
+            all_pairs.filter(all_pairs.sender_id.isin(payers)),
+        ).rename(party_id="beneficiary_id")
+        household_pairs = all_pairs.filter(
+            all_pairs.sender_id.isin(
+                all_pairs.filter(all_pairs.beneficiary_id.isin(reached_ids)).sender_id
+            )
+        )
+        co = household_co_recipients(household_pairs, ws.table("inc_households")).rename(
+            party_id="beneficiary_id"
+        )
+        own = own.drop(HOUSEHOLD_FEATURE).left_join(co, "party_id").drop("party_id_right")
+        own = own.mutate(**{HOUSEHOLD_FEATURE: own[HOUSEHOLD_FEATURE].fill_null(0)})
+        # an account no other account is a variant of counts 0, as in a full scan
+        return (
+            own.drop(B5_FEATURE)
+            .join(variants, "party_id", how="left")
+            .drop("party_id_right")
+            .mutate(**{B5_FEATURE: ibis.coalesce(ibis._[B5_FEATURE], 0)})
+        )
+
     _replace_rows(
         ws,
         "beneficiary_payment_features",
         "party_id IN (SELECT party_id FROM inc_beneficiaries)",
-        beneficiaries,
+        queries.sql("beneficiaries", beneficiaries),
     )
     reached = {
         "pair_senders": ws.count("inc_pair_senders"),
         "senders": ws.count("inc_senders"),
         "beneficiaries": ws.count("inc_beneficiaries"),
     }
-    for table in ("inc_sender_facts", "inc_beneficiary_facts"):
-        sql(f"DROP TABLE IF EXISTS temp.{table}")
     return reached
 
 
-def _households_of_reached_payers(ws: Workspace, payments: ir.Table) -> None:
+def _update_facts(ws: Workspace, queries: _Queries, catalogue: Catalogue) -> None:
+    """The kept facts current: the person behind each account whose person changed, then
+    the new payments' facts appended. A payment's other facts are its own, and the offsets
+    of the period it falls in do not move when later payments widen the workspace's."""
+    sql = ws.con.execute
+    for side in KINDS:
+        sql(
+            f"""UPDATE {FACTS} f SET {side}_entity = coalesce(e.entity_id, f.{side}_id)
+            FROM (SELECT party_id FROM inc_changed WHERE kind = '{side}') c
+            LEFT JOIN {side}_entities e USING (party_id)
+            WHERE f.{side}_id = c.party_id"""
+        )
+    query = queries.sql("new_facts", lambda: facts_of(ws, catalogue, ws.table("new_payments")))
+    sql(f"INSERT INTO {FACTS} BY NAME {query}")
+
+
+def _households_of_reached_payers(queries: _Queries, payments: ir.Table) -> None:
     """`inc_households`: the household key of every account paid by a payer of a reached
     beneficiary (where B3's household mates are found)."""
-    pairs = ws.table("pair_features")
-    payers = pairs.filter(pairs.beneficiary_id.isin(ws.table("inc_beneficiaries").party_id))
-    paid = payments.filter(payments.sender_id.isin(payers.sender_id))
-    ws.replace_table("inc_households", households(paid), temporary=True)
+
+    def paid_households() -> ir.Table:
+        pairs = queries.ws.table("pair_features")
+        reached = queries.ws.table("inc_beneficiaries").party_id
+        payers = pairs.filter(pairs.beneficiary_id.isin(reached))
+        return households(payments.filter(payments.sender_id.isin(payers.sender_id)))
+
+    queries.temporary("inc_households", paid_households)
 
 
 def _keyed(payments: ir.Table) -> ir.Table:
-    """(sender, account, country, name key) as B5 compares them."""
-    return payments.select(
+    """(sender, account, country, name key) as B5 compares them; the key (regular
+    expressions) once per account and name, not per payment."""
+    accounts = payments.select(
+        "sender_id", "beneficiary_id", "beneficiary_country", "beneficiary_name"
+    ).distinct()
+    return accounts.select(
         "sender_id",
         "beneficiary_id",
         "beneficiary_country",
-        key=name_key(payments.beneficiary_name),
+        key=name_key(accounts.beneficiary_name),
     ).distinct()
 
 
-def _replace_rows(ws: Workspace, table: str, stale: str, rows: ir.Table) -> None:
-    """Deletes the rows matching `stale` (SQL) from `table` and inserts `rows` in their place,
-    in one transaction."""
-    backend = ws.ibis
-    backend._run_pre_execute_hooks(rows)
-    query = backend.compile(rows)
+class _Queries:
+    """The increment's queries, compiled once and kept in the workspace's meta: they read
+    only the workspace's tables and this session's `inc_*` ones, so the SQL is the same
+    every day until the feature code, the catalogue's parameters or a table's columns
+    change, and building and compiling the expressions costs about as much as running them
+    on a day's parties."""
+
+    def __init__(self, ws: Workspace, catalogue: Catalogue) -> None:
+        self.ws = ws
+        columns = ws.con.execute(
+            "SELECT string_agg(table_name || '.' || column_name || ' ' || data_type, ', ' "
+            "ORDER BY table_name, column_index) FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main' "
+            f"AND table_name IN ({', '.join(repr(t) for t in QUERIED_TABLES)})"
+        ).fetchall()[0][0]
+        digest = hashlib.sha256(f"{fingerprint(catalogue)}|{columns}".encode())
+        for module in ("increment.py", "facts.py"):  # the queries' own code
+            digest.update(resources.files("vigil.pipeline").joinpath(module).read_bytes())
+        self.key = digest.hexdigest()
+
+    def sql(self, label: str, build: Callable[[], ir.Table]) -> str:
+        meta = f"{META_QUERY}:{label}"
+        kept = self.ws.meta_get(meta)
+        if kept and kept.startswith(self.key + "\n"):
+            return kept[len(self.key) + 1 :]
+        expression = build()
+        self.ws.ibis._run_pre_execute_hooks(expression)  # registers any in-memory table
+        query = self.ws.ibis.compile(expression)
+        if "memtable" not in query:  # an in-memory table's name is this session's only
+            self.ws.meta_set(meta, f"{self.key}\n{query}")
+        return query
+
+    def temporary(self, table: str, build: Callable[[], ir.Table]) -> None:
+        self.ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {self.sql(table, build)}")
+
+
+def _replace_rows(ws: Workspace, table: str, stale: str, query: str) -> None:
+    """Deletes the rows matching `stale` (SQL) from `table` and inserts the rows of `query`
+    in their place, in one transaction."""
     with ws.transaction() as con:
         con.execute(f"DELETE FROM {table} WHERE {stale}")
         con.execute(f"INSERT INTO {table} BY NAME {query}")

@@ -27,7 +27,7 @@ from vigil.indicators.watchlist import match_watchlist
 from vigil.ingest import IngestResult, ingest
 from vigil.network.graph import GraphSummary, graph_features
 from vigil.network.resolution import ResolutionSummary, resolve_entities
-from vigil.pipeline import increment
+from vigil.pipeline import increment, rescore
 from vigil.pipeline.facts import build_payment_facts
 from vigil.pipeline.runner import ScanContext, Stage
 from vigil.schema import PARTY_KINDS as KINDS
@@ -108,8 +108,11 @@ def resolution_increment(ctx: ScanContext) -> ResolutionSummary:
 def features_stage(ctx: ScanContext) -> None:
     ws = ctx.ws
     facts = build_payment_facts(ws, ctx.catalogue, ws.table("payments"))
-    ws.replace_table("payment_facts", facts, temporary=True)
-    facts = ws.table("payment_facts")
+    # Kept in the workspace for the next increment, which appends the new payments' facts
+    # instead of computing them again for every payment of the parties it reaches.
+    kept = rescore.keeps_inputs(ws)
+    ws.replace_table(increment.FACTS, facts, temporary=not kept)
+    facts = ws.table(increment.FACTS)
     ws.replace_table("pair_features", pair_features(facts))
     pairs = ws.table("pair_features")
     payments = ws.table("payments")
@@ -123,8 +126,8 @@ def features_stage(ctx: ScanContext) -> None:
     ws.replace_table("sender_payment_features", senders)
     beneficiaries = beneficiary_features(payments, facts, pairs, purposes, homes)
     ws.replace_table("beneficiary_payment_features", beneficiaries)
-    for temporary in ("payment_facts", "beneficiary_households"):  # memory for what follows
-        ws.drop_temporary(temporary)
+    for temporary in ("beneficiary_households", *(() if kept else (increment.FACTS,))):
+        ws.drop_temporary(temporary)  # memory for what follows
     party_features(ws, ctx.watch)
 
 
@@ -196,11 +199,20 @@ def _watchlist_matches(
 
 # --- scores -------------------------------------------------------------------------------
 def base_scores_and_graph(ctx: ScanContext) -> GraphSummary:
-    """Round one: every party scored on its own behaviour; the graph stage starts from these."""
+    """Round one: every party scored on its own behaviour; the graph stage starts from these.
+    An increment evaluates only the parties whose features changed (vigil.pipeline.rescore)."""
     ws, catalogue = ctx.ws, ctx.catalogue
     for kind in KINDS:
-        base = evaluate_indicators(ws.table(f"{kind}_features"), catalogue, kind, ("behaviour",))
-        ws.replace_table(f"{kind}_base_scores", base.select("party_id", "score"))
+        rescore.write_scores(
+            ws,
+            f"{kind}_base_scores",
+            ws.table(f"{kind}_features"),
+            catalogue,
+            kind,
+            ("behaviour",),
+            increment=ctx.increment,
+            columns=("party_id", "score"),
+        )
     return graph_features(ws, catalogue.parameters)
 
 
@@ -208,23 +220,27 @@ def final_scores(ctx: ScanContext) -> None:
     """Round two: senders by what their co-payers and network look like; then beneficiaries
     by what their payers look like after that round (an offender's score has by then taken in
     its network; a look-alike's, with no network, has not)."""
-    score_parties(ctx.ws, ctx.catalogue)
+    score_parties(ctx.ws, ctx.catalogue, increment=ctx.increment)
 
 
 def score_parties(
-    ws: Workspace, catalogue: Catalogue, extra: dict[str, ir.Table] | None = None
+    ws: Workspace,
+    catalogue: Catalogue,
+    extra: dict[str, ir.Table] | None = None,
+    *,
+    increment: bool = False,
 ) -> None:
     """Round two, as `final_scores`; `extra` adds feature columns per party kind (keyed by
     `party_id`, 0 where missing), such as the cross-institution signals of `vigil share
-    import`, for the catalogue's indicators that read them."""
-    extra = extra or {}
+    import`, for the catalogue's indicators that read them. `increment`: evaluate only the
+    parties whose inputs changed since the last scan (vigil.pipeline.rescore)."""
     threshold = catalogue.parameters.suspicious_score
     pairs = ws.table("pair_features")
     network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
-    _score_kind(ws, catalogue, "sender", network, extra.get("sender"))
+    _score_kind(ws, catalogue, "sender", network, extra, increment)
     payers = ws.table("sender_scores").select("party_id", "score")
     network = beneficiary_network_features(pairs, payers, threshold)
-    _score_kind(ws, catalogue, "beneficiary", network, extra.get("beneficiary"))
+    _score_kind(ws, catalogue, "beneficiary", network, extra, increment)
 
 
 def _score_kind(
@@ -232,16 +248,23 @@ def _score_kind(
     catalogue: Catalogue,
     kind: str,
     network: ir.Table,
-    extra: ir.Table | None = None,
+    extra: dict[str, ir.Table] | None,
+    increment: bool,
 ) -> None:
+    table = f"{kind}_scores"
     joined = _fill_left(ws.table(f"{kind}_features"), network)
     joined = _fill_left(joined, ws.table(f"{kind}_graph_features").drop("entity_id"))
-    if extra is not None:
-        joined = _fill_left(joined, extra)
-    scored = evaluate_indicators(joined, catalogue, kind, ("behaviour", "network"))
-    order = [ibis.desc("score"), ibis.desc("points"), "party_id"]
-    ranked = scored.mutate(rank=ibis.row_number().over(ibis.window(order_by=order)) + 1)
-    ws.replace_table(f"{kind}_scores", ranked)
+    stages = ("behaviour", "network")
+    if extra is not None:  # shared figures: these scores are not the scan's own
+        if extra.get(kind) is not None:
+            joined = _fill_left(joined, extra[kind])
+        scored = evaluate_indicators(joined, catalogue, kind, stages)
+        ws.replace_table(table, rescore.with_rank(scored))
+        rescore.forget(ws, (table,))
+        return
+    rescore.write_scores(
+        ws, table, joined, catalogue, kind, stages, increment=increment, ranked=True
+    )
 
 
 def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
@@ -267,6 +290,7 @@ def write_alerts(
         from vigil.scoring.model import apply_model
 
         apply_model(ws, model, catalogue)
+        rescore.forget(ws, tuple(f"{kind}_scores" for kind in KINDS))
     _write_alerts(ws, out)
     return {
         kind: ws.con.execute(f"SELECT count(*) FROM {kind}_scores").fetchall()[0][0]
@@ -448,7 +472,7 @@ SCAN_STAGES: list[Stage] = [
         "features",
         "Computing features",
         reads=("payments", "sender_entities", "beneficiary_entities"),
-        writes=("country_offsets", *_PAYMENT_FEATURES, *_FEATURES),
+        writes=("country_offsets", "payment_facts", *_PAYMENT_FEATURES, *_FEATURES),
         params=("catalogue", "watch"),
         run=features_stage,
         increment=features_increment,
