@@ -41,6 +41,12 @@ class Scanned:
         fits = {t["typology"]: t["fit"] for t in self.explanations[(kind, party)]["typologies"]}
         return float(fits.get(typology, 0.0))
 
+    def typology_figures(self, kind: str, party: str, typology: str) -> str:
+        for t in self.explanations[(kind, party)]["typologies"]:
+            if t["typology"] == typology:
+                return str(t["figures"])
+        raise AssertionError(f"{typology} does not fit {kind} {party}")
+
     def figures(self, kind: str, party: str, indicator: str) -> str:
         for c in self.explanations[(kind, party)]["contributions"]:
             if c["indicator"] == indicator:

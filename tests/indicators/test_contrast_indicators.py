@@ -88,6 +88,8 @@ def test_b11_fires_on_inflows_stating_childrens_needs(run_scan):
 def test_tips_in_the_senders_evening_fit_the_adult_content_typology_and_score_lower(run_scan):
     evening = {"offset": "-05:00"}
     rows = series("cam", "p1", NEW_YORK_EVENING, 8, 3 * DAY, amount=30, narrative="tip", **evening)
+    # The performer's other customer tips her too.
+    rows += series("fan", "p1", NEW_YORK_EVENING, 4, 5 * DAY, amount=20, narrative="tokens")
     rows += series(
         "kid", "f1", NEW_YORK_EVENING, 8, 3 * DAY, amount=30, narrative="school", **evening
     )
@@ -123,3 +125,49 @@ def test_family_support_is_shown_but_takes_nothing_from_the_pattern(run_scan):
     assert scanned.best_typology("sender", "maria") == "family_support"
     # The unrelated stream is scored as if the family money were not there.
     assert abs(scanned.score("sender", "maria") - scanned.score("sender", "alice")) < 0.15
+
+
+def test_a_silent_customer_of_a_performer_whom_others_tip_fits_adult_content(run_scan):
+    # Most customers leave the reference blank: the performer's other customers say what
+    # she is paid for. The same silent payments to a facilitator whose other payers state
+    # children's needs keep the pattern's points.
+    rows = regular_payer("quiet", "p1")
+    rows += regular_payer("quiet_too", "f1")
+    for fan in ("fan1", "fan2"):
+        rows += series(fan, "p1", NEW_YORK_EVENING, 4, 5 * DAY, amount=20, narrative="tip")
+    for payer in ("kid1", "kid2"):
+        rows += series(payer, "f1", MANILA_EVENING, 4, 5 * DAY, amount=20, narrative="school")
+    scanned = run_scan(rows)
+    assert scanned.best_typology("sender", "quiet") == "adult_content"
+    assert "100% of the payments their other customers make them state tips" in (
+        scanned.typology_figures("sender", "quiet", "adult_content")
+    )
+    assert scanned.typology_fit("sender", "quiet_too", "adult_content") == 0.0
+    assert scanned.score("sender", "quiet") < scanned.score("sender", "quiet_too")
+
+
+def test_words_of_affection_to_one_person_in_the_senders_evening_fit_a_partner_abroad(run_scan):
+    evening = {"offset": "-05:00"}
+    rows = series(
+        "couple", "w1", NEW_YORK_EVENING, 12, 10 * DAY, amount=150, narrative="love", **evening
+    )
+    # Children's needs in the facilitator's evening: the low-and-slow payer, not a partner.
+    rows += series("slow", "w2", MANILA_EVENING, 12, 10 * DAY, amount=150, narrative="school")
+    scanned = run_scan(rows)
+    assert scanned.best_typology("sender", "couple") == "partner_abroad"
+    assert scanned.typology_fit("sender", "couple", "partner_abroad") > 0.8
+    assert scanned.best_typology("beneficiary", "w1") == "partner_abroad"
+    assert scanned.typology_fit("sender", "slow", "partner_abroad") == 0.0
+    assert scanned.score("sender", "couple") < scanned.score("sender", "slow")
+
+
+def test_a_surname_typed_one_letter_off_is_still_a_relative(run_scan):
+    rows = regular_payer(
+        "divina", "g1", sender_name="Divina Salazar", beneficiary_name="Gemma Saazar"
+    )
+    # Short surnames one letter apart are other families.
+    rows += regular_payer("gary", "r1", sender_name="Gary Lim", beneficiary_name="Rosa Lin")
+    scanned = run_scan(rows)
+    assert scanned.best_typology("sender", "divina") == "family_support"
+    assert "R3" not in scanned.fired("sender", "divina")
+    assert scanned.best_typology("sender", "gary") == ""

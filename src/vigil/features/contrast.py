@@ -78,6 +78,47 @@ def _purpose_shares(stream: ir.Table, prefix: str, purposes: list[str]) -> dict:
     return {f"{prefix}_{p}_share": stream[purpose_column(p)].mean() for p in purposes}
 
 
+def payee_purpose_shares(pairs: ir.Table, purposes: list[str]) -> ir.Table:
+    """sender_id → `pattern_payee_<purpose>_share`: over the sender's pattern pairs (weighted
+    by their payments), the share of the payee's payments from its other unrelated foreign
+    payers that state the purpose. A performer's other customers pay tips and tokens, a
+    tutor's other students pay for lessons, whether or not this sender writes anything: what
+    the people paid are paid for is told by everyone who pays them. People, not ids, on both
+    sides: a performer's second wallet is hers, an offender's second id is his own."""
+    inflows = pairs.filter(pairs.foreign & ~pairs.related)
+    stated = {p: f"{purpose_column(p)}_payments" for p in purposes}
+    by_payer = inflows.group_by("beneficiary_entity", "sender_entity").aggregate(
+        own_n=_.payments.sum(), **{f"own_{p}": _[c].sum() for p, c in stated.items()}
+    )
+    by_payee = inflows.group_by("beneficiary_entity").aggregate(
+        all_n=_.payments.sum(), **{f"all_{p}": _[c].sum() for p, c in stated.items()}
+    )
+    pattern = pairs.filter(pairs.hr & ~pairs.related).select(
+        "sender_id", "sender_entity", "beneficiary_entity", "payments"
+    )
+    joined = pattern.left_join(by_payee, "beneficiary_entity").left_join(
+        by_payer,
+        [
+            pattern.beneficiary_entity == by_payer.beneficiary_entity,
+            pattern.sender_entity == by_payer.sender_entity,
+        ],
+    )
+    others = joined.all_n.fill_null(0) - joined.own_n.fill_null(0)
+    weighted = {
+        p: joined.payments
+        * ibis.ifelse(
+            others > 0,
+            (joined[f"all_{p}"].fill_null(0) - joined[f"own_{p}"].fill_null(0)) / others,
+            0.0,
+        )
+        for p in purposes
+    }
+    per_pair = joined.select("sender_id", "payments", **{f"w_{p}": w for p, w in weighted.items()})
+    return per_pair.group_by("sender_id").aggregate(
+        **{f"pattern_payee_{p}_share": _[f"w_{p}"].sum() / _.payments.sum() for p in purposes}
+    )
+
+
 def sender_contrast_features(
     payments: ir.Table,
     facts: ir.Table,
@@ -119,7 +160,8 @@ def sender_contrast_features(
         .group_by("sender_id")
         .aggregate(pattern_evening_months=_.month.nunique())
     )
-    return [shares, related, multi, rhythm, growth, evening_months]
+    payees = payee_purpose_shares(pairs, purposes)
+    return [shares, related, multi, rhythm, growth, evening_months, payees]
 
 
 def beneficiary_contrast_features(

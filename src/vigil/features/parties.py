@@ -11,7 +11,7 @@ from vigil.features.contrast import (
     beneficiary_contrast_features,
     sender_contrast_features,
 )
-from vigil.features.payments import name_key
+from vigil.features.payments import PURPOSE_PREFIX, name_key
 
 QUICK_REPEAT_SECONDS = 2 * 3600
 
@@ -56,7 +56,14 @@ def _variant_accounts(keyed: ir.Table, same: list[str]) -> ir.Table:
 
 
 def pair_features(facts: ir.Table) -> ir.Table:
-    """One row per sender–beneficiary pair."""
+    """One row per sender–beneficiary pair, with how many of its payments state each purpose
+    of the catalogue (`purpose_<p>` facts → `purpose_<p>_payments`): what a beneficiary's
+    other payers say their money is for, read by each of its payers."""
+    stated = {
+        f"{column}_payments": facts[column].cast("int64").sum()
+        for column in facts.columns
+        if column.startswith(PURPOSE_PREFIX)
+    }
     return facts.group_by("sender_id", "beneficiary_id").aggregate(
         sender_entity=_.sender_entity.arbitrary(),
         beneficiary_entity=_.beneficiary_entity.arbitrary(),
@@ -68,6 +75,7 @@ def pair_features(facts: ir.Table) -> ir.Table:
         small_payments=_.small.sum(),
         first_ts=_.ts_utc.min(),
         last_ts=_.ts_utc.max(),
+        **stated,
     )
 
 
@@ -196,6 +204,11 @@ def sender_features(
 def person_pairs(pairs: ir.Table) -> ir.Table:
     """`pair_features` folded per sender person (`sender_id` is the person's entity id): two
     ids of one customer paying one beneficiary are one pair."""
+    stated = {
+        column: pairs[column].sum()
+        for column in pairs.columns
+        if column.startswith(PURPOSE_PREFIX) and column.endswith("_payments")
+    }
     return (
         pairs.group_by("sender_entity", "beneficiary_id")
         .aggregate(
@@ -208,6 +221,7 @@ def person_pairs(pairs: ir.Table) -> ir.Table:
             small_payments=_.small_payments.sum(),
             first_ts=_.first_ts.min(),
             last_ts=_.last_ts.max(),
+            **stated,
         )
         .mutate(sender_id=_.sender_entity)
     )

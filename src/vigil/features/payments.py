@@ -8,6 +8,7 @@ import ibis.expr.types as ir
 from vigil.indicators.catalogue import Parameters
 
 SECONDS_PER_DAY = 86_400
+MIN_SURNAME_FOR_TYPO = 5  # letters: shorter surnames one letter apart are other names
 
 
 def surname_of(name: ir.StringValue) -> ir.StringValue:
@@ -38,15 +39,25 @@ def _name_facts(payments: ir.Table, params: Parameters) -> ir.Table:
     """Name-derived facts, computed once per distinct (sender name, beneficiary name) pair."""
     names = payments.select("sender_name", "beneficiary_name").distinct()
     sender_surname = surname_of(names.sender_name)
-    related = (sender_surname.length() >= 2) & name_tokens(names.beneficiary_name).contains(
+    shared = (sender_surname.length() >= 2) & name_tokens(names.beneficiary_name).contains(
         " " + sender_surname + " "
     )
+    # Names are typed by hand at a counter or in an app: a surname one letter off
+    # ("Ignaio" for Ignacio, "Saazar" for Salazar) is still the family's, when long enough
+    # that one letter does not make another common name.
+    slipped = (sender_surname.length() >= MIN_SURNAME_FOR_TYPO) & (
+        sender_surname.levenshtein(surname_of(names.beneficiary_name)) == 1
+    )
+    related = shared | slipped
     person = ~names.beneficiary_name.lower().re_search(params.organisation_pattern)
     return names.mutate(related=related, person_to_person=person)
 
 
+PURPOSE_PREFIX = "purpose_"
+
+
 def purpose_column(purpose: str) -> str:
-    return f"purpose_{purpose}"
+    return f"{PURPOSE_PREFIX}{purpose}"
 
 
 def _narrative_facts(payments: ir.Table, params: Parameters) -> ir.Table:

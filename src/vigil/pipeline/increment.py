@@ -83,7 +83,7 @@ B5_FEATURE = "name_variant_accounts"
 HOUSEHOLD_FEATURE = "household_co_recipients"  # B3
 # The code the kept tables were computed by: a new Vigil version that changes a feature
 # makes the next scan a full one.
-FEATURE_MODULES = ("local_time.py", "payments.py", "parties.py")
+FEATURE_MODULES = ("local_time.py", "payments.py", "parties.py", "contrast.py")
 
 
 def fingerprint(catalogue: Catalogue) -> str:
