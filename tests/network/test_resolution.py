@@ -140,6 +140,17 @@ def entity_of(ws: Workspace, kind: str, party_id: str) -> str:
     return rows[0][0]
 
 
+def link_explanation(ws: Workspace, kind: str, left: str, right: str) -> str:
+    """The explanation of the one link between two parties of a kind."""
+    rows = ws.con.execute(
+        "SELECT explanation FROM entity_links WHERE party_kind = ? AND left_id = ? "
+        "AND right_id = ?",
+        [kind, min(left, right), max(left, right)],
+    ).fetchall()
+    assert len(rows) == 1, f"no link between {left} and {right}"
+    return rows[0][0]
+
+
 class Resolved:
     def __init__(self, ws: Workspace, summary: ResolutionSummary) -> None:
         self.ws = ws

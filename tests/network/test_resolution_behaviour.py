@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.builders import payment
-from tests.network.test_resolution import _workspace, entity_of, population_rows
+from tests.network.test_resolution import (
+    _workspace,
+    entity_of,
+    link_explanation,
+    population_rows,
+)
 from vigil.network.resolution import resolve_entities
 from vigil.network.resolution_config import load_resolution_config
 from vigil.network.resolution_model import BENEFICIARY, behaviour_sql, payment_summary_sql
@@ -80,19 +85,9 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         yield workspace
 
 
-def _explanation(ws: Workspace, kind: str, left: str, right: str) -> str:
-    rows = ws.con.execute(
-        "SELECT explanation FROM entity_links WHERE party_kind = ? AND left_id = ? "
-        "AND right_id = ?",
-        [kind, min(left, right), max(left, right)],
-    ).fetchall()
-    assert len(rows) == 1, f"no link between {left} and {right}"
-    return rows[0][0]
-
-
 def test_a_churned_wallet_with_the_same_payers_merges_with_the_old_one(ws: Workspace) -> None:
     assert entity_of(ws, "beneficiary", "W-RC-OLD") == entity_of(ws, "beneficiary", "W-RC-NEW")
-    explanation = _explanation(ws, "beneficiary", "W-RC-OLD", "W-RC-NEW")
+    explanation = link_explanation(ws, "beneficiary", "W-RC-OLD", "W-RC-NEW")
     assert (
         "payers: most payers in common (two or more, at least half of one side) "
         "(3 of 3 and 3 distinctive payers) (+" in explanation
@@ -108,7 +103,7 @@ def test_namesakes_in_one_city_with_disjoint_payers_stay_apart(ws: Workspace) ->
 
 def test_one_customer_under_two_ids_paying_the_same_wallets_is_one_sender(ws: Workspace) -> None:
     assert entity_of(ws, "sender", "C-0077") == entity_of(ws, "sender", "C-9310")
-    explanation = _explanation(ws, "sender", "C-0077", "C-9310")
+    explanation = link_explanation(ws, "sender", "C-0077", "C-9310")
     assert explanation.startswith("name: a name written as its initial (+")
     assert (
         "payees: most payees in common (two or more, at least half of all those of each "

@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.builders import payment
-from tests.network.test_resolution import _workspace, entity_of, population_rows
+from tests.network.test_resolution import (
+    _workspace,
+    entity_of,
+    link_explanation,
+    population_rows,
+)
 from vigil.network.resolution import resolve_entities
 from vigil.network.resolution_config import load_resolution_config
 from vigil.network.resolution_model import (
@@ -84,20 +89,10 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         yield workspace
 
 
-def _explanation(ws: Workspace, kind: str, left: str, right: str) -> str:
-    rows = ws.con.execute(
-        "SELECT explanation FROM entity_links WHERE party_kind = ? AND left_id = ? "
-        "AND right_id = ?",
-        [kind, min(left, right), max(left, right)],
-    ).fetchall()
-    assert len(rows) == 1, f"no link between {left} and {right}"
-    return rows[0][0]
-
-
 def test_two_wallets_whose_only_payer_is_one_offender_merge(ws: Workspace) -> None:
     (first, _, _), (second, _, _) = SOLE_PAYER_WALLETS
     assert entity_of(ws, "beneficiary", first) == entity_of(ws, "beneficiary", second)
-    explanation = _explanation(ws, "beneficiary", first, second)
+    explanation = link_explanation(ws, "beneficiary", first, second)
     assert "name: same name apart from a middle initial (+" in explanation
     assert (
         "payers: one payer in common, the only one of each (1 of 1 and 1 distinctive payers)"
@@ -108,7 +103,7 @@ def test_two_wallets_whose_only_payer_is_one_offender_merge(ws: Workspace) -> No
 def test_a_wallet_handed_over_to_a_new_one_with_one_payer_merges(ws: Workspace) -> None:
     old, new = OLD_WALLET[0], NEW_WALLET[0]
     assert entity_of(ws, "beneficiary", old) == entity_of(ws, "beneficiary", new)
-    explanation = _explanation(ws, "beneficiary", old, new)
+    explanation = link_explanation(ws, "beneficiary", old, new)
     assert "name: one letter dropped, added, changed or swapped (+" in explanation
     assert (
         "payers: payers in common, and one account stops as the other starts "
