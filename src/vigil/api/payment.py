@@ -11,7 +11,9 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from rapidfuzz.distance import Levenshtein
 
+from vigil.features.payments import MIN_SURNAME_FOR_TYPO
 from vigil.geo import country_codes, currency_codes, main_time_zone
 from vigil.indicators.catalogue import Parameters
 from vigil.ingest.validate import AMOUNT_PATTERN, MAX_OFFSET_MINUTES, TS_PATTERN
@@ -174,7 +176,12 @@ def payment_facts(payment: PaymentIn, params: Parameters, amount_reporting: floa
     zone = ZoneInfo(main_time_zone().get(payment.beneficiary_country, "UTC"))
     beneficiary_hour = moment.astimezone(UTC).astimezone(zone).hour
     surname = surname_of(payment.sender_name)
-    related = len(surname) >= 2 and f" {surname} " in name_tokens(payment.beneficiary_name)
+    # As the scan's facts (vigil.features.payments): the surname among the beneficiary's
+    # names, or the beneficiary's surname one letter off a long enough sender surname.
+    related = (len(surname) >= 2 and f" {surname} " in name_tokens(payment.beneficiary_name)) or (
+        len(surname) >= MIN_SURNAME_FOR_TYPO
+        and Levenshtein.distance(surname, surname_of(payment.beneficiary_name)) == 1
+    )
     person = not organisation.search(payment.beneficiary_name.lower())
     lo, hi = params.small_band_usd
     return PaymentFacts(
