@@ -268,19 +268,16 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
         f"one {word[:-1]} in common, the only one of each",
         f"{SHARED} = 1 AND len(counterparts_l) = 1 AND len(counterparts_r) = 1 AND {alike}",
     )
+    half_of, side = (
+        ("greatest(counterpart_count_l, counterpart_count_r)", "all those of each side")
+        if kind.most_of_each_side
+        else ("least(len(counterparts_l), len(counterparts_r))", "one side")
+    )
     most = Level(
         "most",
-        f"most {word} in common (two or more, at least half of one side)",
-        f"{SHARED} >= 2 AND 2 * {SHARED} >= least(len(counterparts_l), "
-        f"len(counterparts_r)) AND {alike}",
+        f"most {word} in common (two or more, at least half of {side})",
+        f"{SHARED} >= 2 AND 2 * {SHARED} >= {half_of} AND {alike}",
     )
-    if kind.most_of_each_side:
-        most = Level(
-            "most",
-            f"most {word} in common (two or more, at least half of all those of each side)",
-            f"{SHARED} >= 2 AND 2 * {SHARED} >= greatest(counterpart_count_l, "
-            f"counterpart_count_r) AND {alike}",
-        )
     levels = (
         most,
         Level(
