@@ -92,6 +92,32 @@ def reporter_rows() -> list[dict[str, str]]:
             [payment(customer, "W-STAR", JANUARY + timedelta(days=5 * i), sender_name=name,
                      beneficiary_name="Star Angeline") for i in range(2)],
         )  # fmt: skip
+    rows += _wallets_of_one_facilitator()
+    return rows
+
+
+def _wallets_of_one_facilitator() -> list[dict[str, str]]:
+    """One facilitator's two wallets, the second opened as the first closed, her one
+    regular payer moving with them; one offender at two institutions, paying from each the
+    wallet open at the time: no account in common, but one person (and one few pay)."""
+    wallet = {"W-DUM-1": JANUARY, "W-DUM-2": JANUARY + timedelta(days=60)}
+    rows = []
+    for account, opened in wallet.items():
+        rows += _reported(
+            "Bank A",
+            [payment("C-0901", account, opened + timedelta(days=7 * i),
+                     sender_name="Ivor Penhallow", beneficiary_name="Analyn Dumaguing")
+             for i in range(8)],
+        )  # fmt: skip
+    for reporter, customer, name, account, day in (
+        ("Bank A", "C-0930", "Trevor Ashcombe", "W-DUM-1", 10),
+        ("Remit B", "990317", "ASHCOMBE, Trevor", "W-DUM-2", 75),
+    ):
+        rows += _reported(
+            reporter,
+            [payment(customer, account, JANUARY + timedelta(days=day + 3 * i), sender_name=name,
+                     beneficiary_name="Analyn Dumaguing") for i in range(2)],
+        )  # fmt: skip
     return rows
 
 
@@ -144,3 +170,16 @@ def test_namesakes_at_two_reporters_paying_their_own_families_stay_apart(ws: Wor
 
 def test_namesakes_sharing_only_a_popular_payee_stay_apart(ws: Workspace) -> None:
     assert entity_of(ws, "sender", "Bank A:C-0777") != entity_of(ws, "sender", "Remit B:557700")
+
+
+def test_ids_paying_two_wallets_of_one_person_at_two_reporters_are_one_person(
+    ws: Workspace,
+) -> None:
+    # The wallets are one person (resolved first); the payee the two ids share is her.
+    assert entity_of(ws, "beneficiary", "W-DUM-1") == entity_of(ws, "beneficiary", "W-DUM-2")
+    assert entity_of(ws, "sender", "Bank A:C-0930") == entity_of(ws, "sender", "Remit B:990317")
+    explanation = ws.con.execute(
+        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
+        "AND left_id = 'Bank A:C-0930' AND right_id = 'Remit B:990317'"
+    ).fetchall()
+    assert explanation and "a payee in common whom few others pay" in explanation[0][0]

@@ -309,7 +309,15 @@ def _resolve_kind(
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
     behaviour = f"{kind.kind}_behaviour"
     cursor.execute(f"CREATE OR REPLACE TABLE {names} AS {parties_sql(kind, summary)}")
-    cursor.execute(f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, summary, config)}")
+    # A sender's rare payees are people: the beneficiaries resolved just before them.
+    persons = (
+        f"SELECT party_id AS account, entity_id AS person FROM {BENEFICIARY.kind}_entities"
+        if kind.rare_level
+        else None
+    )
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, summary, config, persons)}"
+    )
     cursor.execute(
         f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, behaviour, config)}"
     )

@@ -104,7 +104,7 @@ class Priors(Strict):
 class Behaviour(Strict):
     max_counterpart_parties: Annotated[int, Field(ge=2)] = 50
     counterparts_listed: Annotated[int, Field(ge=1, le=1000)] = 20
-    rare_counterpart_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.002
+    rare_counterpart_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
 
 
 class Training(Strict):

@@ -393,20 +393,32 @@ def parties_sql(kind: PartyKind, summary: str) -> str:
     """
 
 
-def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> str:
+def behaviour_sql(
+    kind: PartyKind, summary: str, config: ResolutionConfig, counterpart_persons: str | None = None
+) -> str:
     """Each party's payment behaviour, for the behavioural comparisons and blocking
     (`summary`: the `payment_summary_sql` table):
     - `counterparts`: its distinctive payers (payees), sorted: those who pay (are paid by)
       at most `behaviour.max_counterpart_parties` parties of its kind, at most
       `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
       a big employer's staff are left out: sharing them says nothing.
-    - `rare_counterparts`: those of the listed paid (paying) by at most
-      `behaviour.rare_counterpart_share` of the parties of its kind, two at least: the
-      inverse document frequency of a search engine, where a word in every page is no
-      evidence and one in two pages is.
+    - `rare_counterparts`: the people (`counterpart_persons`, a relation of account and
+      person: the resolved entities of the other kind; else each account a person) it pays
+      (is paid by) whom at most `behaviour.rare_counterpart_share` of the parties of its
+      kind pay, two at least, and no more than `max_counterpart_parties`; the most
+      frequent `counterparts_listed`. The inverse document frequency of a search engine,
+      where a word in every page is no evidence and one in two pages is. People, not
+      accounts: an offender at two remitters pays the facilitator's wallet open that month
+      from each, and the wallets are one person (typologies.md B5, R15).
     - `counterpart_count`: how many payers (payees) it has, distinctive or not.
     - `first_day`, `last_day`: its first and last payment (days since 1970-01-01)."""
     behaviour = config.behaviour
+    person, person_join = "counterpart", ""
+    if counterpart_persons is not None:
+        person = "coalesce(persons.person, counterpart)"
+        person_join = (
+            f" LEFT JOIN ({counterpart_persons}) persons ON persons.account = pairs.counterpart"
+        )
     return f"""
         WITH pairs AS (
             SELECT {kind.id_column} AS party_id, {kind.counterpart_column} AS counterpart,
@@ -421,18 +433,36 @@ def behaviour_sql(kind: PartyKind, summary: str, config: ResolutionConfig) -> st
             FROM pairs
         ),
         listed AS (
-            SELECT party_id, counterpart, parties <= rare_parties AS rare
-            FROM pairs JOIN spread USING (counterpart) CROSS JOIN rarity
+            SELECT party_id, counterpart
+            FROM pairs JOIN spread USING (counterpart)
             WHERE parties <= {behaviour.max_counterpart_parties}
             QUALIFY row_number() OVER (
                 PARTITION BY party_id ORDER BY payments DESC, counterpart
             ) <= {behaviour.counterparts_listed}
         ),
+        people AS (
+            SELECT party_id, {person} AS counterpart, sum(payments) AS payments
+            FROM pairs{person_join} GROUP BY 1, 2
+        ),
+        people_spread AS (
+            SELECT counterpart, count(*) AS parties FROM people GROUP BY counterpart
+        ),
+        rare_listed AS (
+            SELECT party_id, counterpart
+            FROM people JOIN people_spread USING (counterpart) CROSS JOIN rarity
+            WHERE parties <= least(rare_parties, {behaviour.max_counterpart_parties})
+            QUALIFY row_number() OVER (
+                PARTITION BY party_id ORDER BY payments DESC, counterpart
+            ) <= {behaviour.counterparts_listed}
+        ),
+        rare_lists AS (
+            SELECT party_id, list_sort(list(counterpart)) AS rare_counterparts
+            FROM rare_listed GROUP BY party_id
+        ),
         lists AS (
             SELECT party_id, list_sort(list(counterpart)) AS counterparts,
-                   list_sort(coalesce(list(counterpart) FILTER (WHERE rare), []))
-                       AS rare_counterparts
-            FROM listed GROUP BY party_id
+                   coalesce(any_value(r.rare_counterparts), []) AS rare_counterparts
+            FROM listed LEFT JOIN rare_lists r USING (party_id) GROUP BY party_id
         ),
         days AS (
             SELECT party_id, count(*) AS counterpart_count, min(first_day) AS first_day,
