@@ -5,7 +5,11 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
+from vigil.scoring.propagation import (
+    beneficiary_network_features,
+    reporter_network_features,
+    sender_network_features,
+)
 
 THRESHOLD = 0.5
 
@@ -86,3 +90,58 @@ def test_each_id_of_an_offender_carries_the_co_offenders_of_all_his_ids():
     for account in ("bank:a", "remit:b"):
         assert senders.loc[account, "suspicious_co_payers"] == 2
         assert senders.loc[account, "co_payer_links"] == 2
+
+
+def pooled(pairs: list[dict], scores: dict[str, float], reporters: dict[str, str]) -> pd.DataFrame:
+    """The FIU's cross-reporter figures (N6) per sender id."""
+    table = ibis.memtable(pd.DataFrame(pairs))
+    scored = ibis.memtable(pd.DataFrame({"party_id": list(scores), "score": list(scores.values())}))
+    reported = ibis.memtable(
+        pd.DataFrame({"sender_id": list(reporters), "reporter": list(reporters.values())})
+    )
+    return (
+        reporter_network_features(table, reported, scored, THRESHOLD)
+        .to_pandas()
+        .set_index("party_id")
+    )
+
+
+def test_a_light_payer_learns_of_a_suspicious_co_payer_at_another_reporter():
+    # A light offender's one id at a bank pays a facilitator whom a remitter's customer,
+    # suspicious once his own network counted, pays too; a bank customer just as suspicious
+    # is the bank's own co-payer (N1 counts him); a relative and the light man's own id at
+    # the remitter count for nothing.
+    pairs = [
+        pair("bank:light", "light", "w", "F"),
+        pair("remit:heavy", "heavy", "w", "F"),
+        pair("bank:other", "other", "w", "F"),
+        pair("remit:kin", "kin", "w", "F", related=True),
+        pair("remit:light", "light", "w2", "F"),
+    ]
+    scores = {
+        "bank:light": 0.0,
+        "remit:heavy": 0.8,
+        "bank:other": 0.9,
+        "remit:kin": 0.9,
+        "remit:light": 0.9,
+    }
+    reporters = {sender: sender.split(":")[0] for sender in scores}
+    figures = pooled(pairs, scores, reporters)
+    assert figures.loc["bank:light", "elsewhere_flagged_beneficiaries"] == 1
+    assert figures.loc["bank:light", "elsewhere_suspicious_co_payers"] == 1
+    # At the remitter, the suspicious bank customer is the one co-payer from elsewhere.
+    assert figures.loc["remit:heavy", "elsewhere_suspicious_co_payers"] == 1
+
+
+def test_no_cross_reporter_figures_for_family_money_or_a_payer_below_the_threshold():
+    pairs = [
+        pair("bank:mum", "mum", "w", "F", related=True),
+        pair("remit:heavy", "heavy", "w", "F"),
+        pair("bank:light", "light", "w", "F"),
+        pair("remit:faint", "faint", "w", "F"),
+    ]
+    scores = {"bank:mum": 0.0, "remit:heavy": 0.8, "bank:light": 0.1, "remit:faint": 0.4}
+    figures = pooled(pairs, scores, {sender: sender.split(":")[0] for sender in scores})
+    assert "bank:mum" not in figures.index  # she pays her own daughter
+    assert figures.loc["bank:light", "elsewhere_suspicious_co_payers"] == 1  # not the faint one
+    assert "remit:heavy" not in figures.index  # his co-payers at the bank are below it

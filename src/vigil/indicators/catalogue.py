@@ -185,6 +185,22 @@ class Catalogue(Frozen):
             }
         )
 
+    def with_pooled_collaboration(self) -> Catalogue:
+        """This catalogue with the senders' cross-institution indicators among those
+        evaluated: the FIU's pooled scan computes their figures itself (its payments carry
+        every reporter). The beneficiaries' stay out: their payers at every reporter are
+        already their payers in the pooled scan, counted by N1."""
+        senders = [i for i in self.collaboration if i.party == "sender"]
+        return Catalogue.model_validate(
+            {
+                **self.model_dump(),
+                "indicators": [i.model_dump() for i in [*self.indicators, *senders]],
+                "collaboration": [
+                    i.model_dump() for i in self.collaboration if i.party != "sender"
+                ],
+            }
+        )
+
     def typologies_for(self, kind: str) -> list[Typology]:
         return [t for t in self.typologies if t.party == kind]
 

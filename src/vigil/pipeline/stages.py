@@ -32,7 +32,11 @@ from vigil.pipeline.facts import build_payment_facts
 from vigil.pipeline.runner import ScanContext, Stage
 from vigil.schema import PARTY_KINDS as KINDS
 from vigil.scoring.explain import contributions_sql, typology_fits_sql
-from vigil.scoring.propagation import beneficiary_network_features, sender_network_features
+from vigil.scoring.propagation import (
+    beneficiary_network_features,
+    reporter_network_features,
+    sender_network_features,
+)
 from vigil.workspace import Workspace
 
 PARTY_INDEXES = {"payments_by_sender": "sender_id", "payments_by_beneficiary": "beneficiary_id"}
@@ -219,8 +223,30 @@ def base_scores_and_graph(ctx: ScanContext) -> GraphSummary:
 def final_scores(ctx: ScanContext) -> None:
     """Round two: senders by what their co-payers and network look like; then beneficiaries
     by what their payers look like after that round (an offender's score has by then taken in
-    its network; a look-alike's, with no network, has not)."""
-    score_parties(ctx.ws, ctx.catalogue, increment=ctx.increment)
+    its network; a look-alike's, with no network, has not).
+
+    FIU mode: then senders again with the collaboration indicator N6 computed from the pooled
+    payments (what `vigil share import` tells an institution: co-payers at other reporters
+    who look suspicious once their own network is counted), and beneficiaries by their
+    payers' scores after that. Without it the pooled scan saw less than `vigil share` does:
+    an offender's light id at one remitter, unlinked to his id at another, pays a
+    facilitator whose other payer at the other remitter shows the pattern only through his
+    network, which round two's co-payer link (N1, on base scores) does not see."""
+    ws = ctx.ws
+    score_parties(ws, ctx.catalogue, increment=ctx.increment)
+    if not in_fiu_mode(ws):
+        return
+    catalogue = ctx.catalogue.with_pooled_collaboration()
+    payments = ws.table("payments")
+    reporters = payments.filter(payments.reporter.notnull()).select("sender_id", "reporter")
+    figures = reporter_network_features(
+        ws.table("pair_features"),
+        reporters.distinct(),
+        ws.table("sender_scores").select("party_id", "score"),
+        catalogue.parameters.suspicious_score,
+    )
+    ws.replace_table("sender_pooled_features", figures, temporary=True)
+    score_parties(ws, catalogue, {"sender": ws.table("sender_pooled_features")})
 
 
 def score_parties(
@@ -277,7 +303,8 @@ def _fill_left(features: ir.Table, extra: ir.Table) -> ir.Table:
 def alerts_stage(ctx: ScanContext) -> dict[str, int]:
     """Explanations, the learned ranking when a model is given, alerts.csv and alerts.json;
     returns the parties scored per kind."""
-    return write_alerts(ctx.ws, ctx.catalogue, ctx.out, model=ctx.model)
+    catalogue = ctx.catalogue.with_pooled_collaboration() if in_fiu_mode(ctx.ws) else ctx.catalogue
+    return write_alerts(ctx.ws, catalogue, ctx.out, model=ctx.model)
 
 
 def write_alerts(

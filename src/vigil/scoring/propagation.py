@@ -101,3 +101,44 @@ def sender_network_features(pairs: ir.Table, sender_scores: ir.Table, threshold:
         .drop("sender_entity")
         .rename(party_id="sender_id")
     )
+
+
+def reporter_network_features(
+    pairs: ir.Table, reporters: ir.Table, sender_scores: ir.Table, threshold: float
+) -> ir.Table:
+    """FIU mode: per sender id, what `vigil share` tells an institution about it (the
+    collaboration indicator N6), from the pooled payments: of its unrelated beneficiaries in
+    high-risk countries, how many are also paid by suspicious unrelated people at other
+    reporters, and how many such payers there are. Suspicious by their round-two scores,
+    which have taken in their own network: an offender spread over two remitters whose id
+    at one pays a facilitator whom, at the other, a payer known by his network pays too.
+    `reporters`: sender_id, reporter; `sender_scores`: party_id, score (round two)."""
+    payers = (
+        pairs.filter(~pairs.related)
+        .join(reporters, "sender_id")
+        .join(sender_scores.select(sender_id="party_id", score="score"), "sender_id")
+    )
+    suspicious = payers.filter(payers.score >= threshold).select(
+        "beneficiary_entity", payer="sender_entity", payer_reporter="reporter"
+    )
+    own = (
+        pairs.filter(pairs.hr & ~pairs.related)
+        .join(reporters, "sender_id")
+        .select("sender_id", "sender_entity", "beneficiary_entity", "reporter")
+        .distinct()
+    )
+    linked = own.join(suspicious, "beneficiary_entity")
+    linked = linked.filter(
+        (linked.payer != linked.sender_entity) & (linked.payer_reporter != linked.reporter)
+    )
+    per_beneficiary = linked.group_by("sender_id", "beneficiary_entity").aggregate(
+        payers=_.payer.nunique()
+    )
+    return (
+        per_beneficiary.group_by("sender_id")
+        .aggregate(
+            elsewhere_flagged_beneficiaries=_.beneficiary_entity.nunique(),
+            elsewhere_suspicious_co_payers=_.payers.sum(),
+        )
+        .rename(party_id="sender_id")
+    )
