@@ -465,13 +465,15 @@ def party_records_sql(
             JOIN in_city ci ON ci.country IS NOT DISTINCT FROM e.country
                 AND ci.city IS NOT DISTINCT FROM e.city AND ci.token_key = e.token_key"""
     records = f"""
-        WITH tokenised AS (
-            SELECT party_id, upper(trim(country)) AS country, {_place_sql("city")} AS city,
-                   {name_tokens_sql("name", config)} AS tokens, reporter
-            FROM {parties}
+        WITH
+        -- The name's columns depend on the name alone: worked out once per distinct name
+        -- (many parties share one), then joined to each party.
+        tokenised AS (
+            SELECT name, {name_tokens_sql("name", config)} AS tokens
+            FROM (SELECT DISTINCT name FROM {parties})
         ),
-        base AS (
-            SELECT party_id, country, city, tokens, reporter,
+        spelled AS (
+            SELECT name, tokens,
                    nullif(array_to_string(list_sort(tokens), ' '), '') AS name_sorted,
                    list_sort(list_filter(tokens, lambda t: length(t) > 1)) AS core,
                    array_to_string(list_sort(list_transform(tokens, lambda t: left(t, 1))), '')
@@ -481,10 +483,16 @@ def party_records_sql(
                    tokens[-1] AS surname_guess
             FROM tokenised
         ),
-        keyed AS (
+        named AS (
             SELECT *, nullif(array_to_string(core, ' '), '') AS name_core,
                    list_distinct(list_transform(core, lambda t: t || ' ' || initials)) AS token_keys
-            FROM base
+            FROM spelled
+        ),
+        keyed AS (
+            SELECT p.party_id, upper(trim(p.country)) AS country,
+                   {_place_sql("p.city")} AS city, n.tokens, p.reporter,
+                   n.* EXCLUDE (name, tokens)
+            FROM {parties} p JOIN named n ON n.name IS NOT DISTINCT FROM p.name
         ),
         exploded AS MATERIALIZED (
             SELECT party_id, country, city, unnest(token_keys) AS token_key FROM keyed
