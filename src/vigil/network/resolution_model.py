@@ -736,10 +736,17 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
     turn that evidence against them."""
     reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
     join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
+    # Only names borne by more than NAMESAKES_PER_NAME parties need the draw (a sort within
+    # each name); a name borne by one party has no pair.
+    party = (
+        f"SELECT {', '.join(f'c.{c}' for c in PAIR_COLUMNS)}, c.namesake_key, "
+        f"{reporter} AS namesake_reporter FROM {records} c{join} JOIN bearers b "
+        "ON b.namesake_key = c.namesake_key"
+    )
     drawn = (
-        f"SELECT c.*, {reporter} AS namesake_reporter FROM {records} c{join} "
-        f"WHERE namesake_key IS NOT NULL QUALIFY row_number() "
-        f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
+        f"{party} WHERE b.parties <= {NAMESAKES_PER_NAME} UNION ALL "
+        f"{party} WHERE b.parties > {NAMESAKES_PER_NAME} QUALIFY row_number() "
+        f"OVER (PARTITION BY c.namesake_key ORDER BY hash(c.party_id), c.party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
@@ -748,6 +755,11 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
         if not comparison.behavioural:
             continue
         cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
+        if comparison.name == kind.counterparts:
+            # Every level but the last needs a counterpart in common (as the pruned scoring
+            # holds): most namesakes share none, and need not be tried level by level.
+            last = comparison.levels[-1].key
+            cases = f"WHEN NOT list_has_any(counterparts_l, counterparts_r) THEN '{last}' {cases}"
         selects.append(
             f"SELECT '{comparison.name}' AS comparison, "
             f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
@@ -755,7 +767,11 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
             f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
         )
     return f"""
-        WITH drawn AS ({drawn}),
+        WITH bearers AS (
+            SELECT namesake_key, count(*) AS parties FROM {records}
+            WHERE namesake_key IS NOT NULL GROUP BY namesake_key HAVING count(*) >= 2
+        ),
+        drawn AS ({drawn}),
         pairs AS (
             SELECT {columns} FROM drawn l JOIN drawn r
             ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
