@@ -81,22 +81,20 @@ def predict(
         for column in side.columns
         for side_name in ("l", "r")
     )
-    # One pass over the blocked pairs: a pair is kept where it shares a counterpart (the
-    # sharing pairs are distinct, so the left join adds no row) or its bound reaches the floor.
     cursor.execute(
         f"""
         CREATE OR REPLACE TABLE {candidates} AS
         WITH side AS MATERIALIZED ({side.sql}),
-        paired AS (
-            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns},
-                   s.left_id IS NOT NULL AS shares_counterpart
-            FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
+        unshared AS (
+            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns}
+            FROM {blocked} b ANTI JOIN {sharing} s ON {_same_pair("b", "s")}
             JOIN side l ON l.party_id = b.join_key_l
             JOIN side r ON r.party_id = b.join_key_r
         )
-        SELECT {", ".join(pair_keys)} FROM paired
-        WHERE shares_counterpart
-           OR {" + ".join(f"({bound})" for bound in bounds)} >= {floor!r}
+        SELECT b.* FROM {blocked} b SEMI JOIN {sharing} s ON {_same_pair("b", "s")}
+        UNION ALL
+        SELECT {", ".join(pair_keys)} FROM unshared
+        WHERE {" + ".join(f"({bound})" for bound in bounds)} >= {floor!r}
         """
     )
     linker.table_management.register_blocked_pairs_for_predict(
