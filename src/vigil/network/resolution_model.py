@@ -602,10 +602,10 @@ def frequency_sql(records: str, column: str) -> str:
             WHERE a.names >= {GOOD_TURING_NAMES}
         ),
         words AS (  -- an initial ("j") stands for any word with that first letter ("#j")
-            SELECT country, word, count(DISTINCT party_id) / any_value(parties) AS share
-            FROM (
-                SELECT party_id, country, unnest(list_concat(
-                    tokens, list_transform(tokens, lambda t: '#' || left(t, 1)))) AS word
+            SELECT country, word, count(*) / any_value(parties) AS share
+            FROM (  -- each word once per party ("Maria Mendoza": "#m" once)
+                SELECT country, unnest(list_distinct(list_concat(
+                    tokens, list_transform(tokens, lambda t: '#' || left(t, 1))))) AS word
                 FROM {records})
             JOIN sizes USING (country)
             GROUP BY country, word
