@@ -495,13 +495,15 @@ def party_records_sql(
             JOIN in_city ci ON ci.country IS NOT DISTINCT FROM e.country
                 AND ci.city IS NOT DISTINCT FROM e.city AND ci.token_key = e.token_key"""
     records = f"""
-        WITH tokenised AS (
-            SELECT party_id, upper(trim(country)) AS country, {_place_sql("city")} AS city,
-                   {name_tokens_sql("name", config)} AS tokens, reporter
-            FROM {parties}
+        WITH
+        -- The name's columns depend on the name alone: worked out once per distinct name
+        -- (many parties share one), then joined to each party.
+        tokenised AS (
+            SELECT name, {name_tokens_sql("name", config)} AS tokens
+            FROM (SELECT DISTINCT name FROM {parties})
         ),
-        base AS (
-            SELECT party_id, country, city, tokens, reporter,
+        spelled AS (
+            SELECT name, tokens,
                    nullif(array_to_string(list_sort(tokens), ' '), '') AS name_sorted,
                    list_sort(list_filter(tokens, lambda t: length(t) > 1)) AS core,
                    array_to_string(list_sort(list_transform(tokens, lambda t: left(t, 1))), '')
@@ -511,10 +513,16 @@ def party_records_sql(
                    tokens[-1] AS surname_guess
             FROM tokenised
         ),
-        keyed AS (
+        named AS (
             SELECT *, nullif(array_to_string(core, ' '), '') AS name_core,
                    list_distinct(list_transform(core, lambda t: t || ' ' || initials)) AS token_keys
-            FROM base
+            FROM spelled
+        ),
+        keyed AS (
+            SELECT p.party_id, upper(trim(p.country)) AS country,
+                   {_place_sql("p.city")} AS city, n.tokens, p.reporter,
+                   n.* EXCLUDE (name, tokens)
+            FROM {parties} p JOIN named n ON n.name IS NOT DISTINCT FROM p.name
         ),
         exploded AS MATERIALIZED (
             SELECT party_id, country, city, unnest(token_keys) AS token_key FROM keyed
@@ -624,10 +632,10 @@ def frequency_sql(records: str, column: str) -> str:
             WHERE a.names >= {GOOD_TURING_NAMES}
         ),
         words AS (  -- an initial ("j") stands for any word with that first letter ("#j")
-            SELECT country, word, count(DISTINCT party_id) / any_value(parties) AS share
-            FROM (
-                SELECT party_id, country, unnest(list_concat(
-                    tokens, list_transform(tokens, lambda t: '#' || left(t, 1)))) AS word
+            SELECT country, word, count(*) / any_value(parties) AS share
+            FROM (  -- each word once per party ("Maria Mendoza": "#m" once)
+                SELECT country, unnest(list_distinct(list_concat(
+                    tokens, list_transform(tokens, lambda t: '#' || left(t, 1))))) AS word
                 FROM {records})
             JOIN sizes USING (country)
             GROUP BY country, word
@@ -758,10 +766,17 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
     turn that evidence against them."""
     reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
     join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
+    # Only names borne by more than NAMESAKES_PER_NAME parties need the draw (a sort within
+    # each name); a name borne by one party has no pair.
+    party = (
+        f"SELECT {', '.join(f'c.{c}' for c in PAIR_COLUMNS)}, c.namesake_key, "
+        f"{reporter} AS namesake_reporter FROM {records} c{join} JOIN bearers b "
+        "ON b.namesake_key = c.namesake_key"
+    )
     drawn = (
-        f"SELECT c.*, {reporter} AS namesake_reporter FROM {records} c{join} "
-        f"WHERE namesake_key IS NOT NULL QUALIFY row_number() "
-        f"OVER (PARTITION BY namesake_key ORDER BY hash(party_id), party_id) "
+        f"{party} WHERE b.parties <= {NAMESAKES_PER_NAME} UNION ALL "
+        f"{party} WHERE b.parties > {NAMESAKES_PER_NAME} QUALIFY row_number() "
+        f"OVER (PARTITION BY c.namesake_key ORDER BY hash(c.party_id), c.party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
     columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
@@ -770,6 +785,11 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
         if not comparison.behavioural:
             continue
         cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
+        if comparison.name == kind.counterparts:
+            # Every level but the last needs a counterpart in common (as the pruned scoring
+            # holds): most namesakes share none, and need not be tried level by level.
+            last = comparison.levels[-1].key
+            cases = f"WHEN NOT list_has_any(counterparts_l, counterparts_r) THEN '{last}' {cases}"
         selects.append(
             f"SELECT '{comparison.name}' AS comparison, "
             f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
@@ -777,7 +797,11 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
             f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
         )
     return f"""
-        WITH drawn AS ({drawn}),
+        WITH bearers AS (
+            SELECT namesake_key, count(*) AS parties FROM {records}
+            WHERE namesake_key IS NOT NULL GROUP BY namesake_key HAVING count(*) >= 2
+        ),
+        drawn AS ({drawn}),
         pairs AS (
             SELECT {columns} FROM drawn l JOIN drawn r
             ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
