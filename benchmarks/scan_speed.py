@@ -24,9 +24,11 @@ from pathlib import Path
 
 import duckdb
 
-# The child: the scan, with each stage's CPU seconds beside summary.json's wall seconds.
+# The child: the scan, with each stage's CPU seconds beside summary.json's wall seconds. Each
+# stage is also reported on stderr as it ends (wall, CPU, peak RSS so far), so that a run cut
+# short (a 100M scan on a shared machine) still says how far it got and what each stage took.
 _CHILD = """
-import json, resource, sys
+import json, resource, sys, time
 from pathlib import Path
 import vigil.pipeline.runner as runner
 from vigil.scan import scan
@@ -38,12 +40,19 @@ def body(self, increment):
     run = plain(self, increment)
     def timed(ctx):
         before = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
         try:
             return run(ctx)
         finally:
             after = resource.getrusage(resource.RUSAGE_SELF)
             used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
             cpu[self.label.lower()] = round(used, 2)
+            print(
+                f"stage {self.label.lower()!r} ended {time.strftime('%H:%M:%S')}: "
+                f"{time.perf_counter() - started:.1f} s wall, {used:.1f} s CPU, "
+                f"peak RSS so far {after.ru_maxrss / 2**20:.2f} GiB",
+                file=sys.stderr, flush=True,
+            )
     return timed
 
 runner.Stage.body = body

@@ -18,6 +18,8 @@ import numpy as np
 import phonenumbers
 import polars as pl
 
+from vigil.synth.shards import stream_key
+
 PHONE_CHANNELS = ("ewallet", "online_remittance", "agent_remittance")
 COLLECTION_CHANNELS = ("online_remittance", "agent_remittance", "ewallet")
 AGENTS_PER_CITY = 40
@@ -59,15 +61,15 @@ def mobile_number(country: str, rng: np.random.Generator, national: str | None =
     return f"+{code}{sample}"
 
 
-def _phones(account: pl.DataFrame, seed: int) -> pl.DataFrame:
+def _phones(account: pl.DataFrame, seed: int, shard: int) -> pl.DataFrame:
     persons = account.select("person", "country").unique("person", keep="first").sort("person")
-    rng = np.random.default_rng([seed, 0xF0E])
+    rng = np.random.default_rng(stream_key(seed, 0xF0E, shard))
     n = persons.height
     subscriber = rng.integers(100_000_000, 999_999_999, n)
     local = rng.random(n) < LOCAL_FORMAT_SHARE
     # Numbers a country's plan rejects are redrawn from their own stream, so that the
     # numbers it accepts (and every other column) stay those of earlier versions.
-    redraw = np.random.default_rng([seed, 0xF0F])
+    redraw = np.random.default_rng(stream_key(seed, 0xF0F, shard))
     phones = []
     for country, number, written_locally in zip(
         persons["country"].to_list(), subscriber.tolist(), local.tolist(), strict=True
@@ -88,15 +90,17 @@ def _written_locally(phone: str) -> str:
     return "".join(c for c in national if c.isdigit())
 
 
-def add_collection_columns(payment: pl.DataFrame, account: pl.DataFrame, seed: int) -> pl.DataFrame:
+def add_collection_columns(
+    payment: pl.DataFrame, account: pl.DataFrame, seed: int, shard: int = 0
+) -> pl.DataFrame:
     """`payment` (with `account`, `channel`, `beneficiary_city`) plus `beneficiary_phone`
     and `payout_location`; `account` has account, person, household, country, role."""
-    phones = _phones(account, seed)
+    phones = _phones(account, seed, shard)
     people = account.select("account", "person", "household", beneficiary_role="role").join(
         phones, on="person"
     )
     joined = payment.join(people, on="account", how="left")
-    rng = np.random.default_rng([seed, 0xC011])
+    rng = np.random.default_rng(stream_key(seed, 0xC011, shard))
     n = joined.height
     household = joined["household"].to_numpy()
     # Each household's two agents, fixed: drawn from its number, not from the payment.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import zlib
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 from rich.console import Console, Group
@@ -19,9 +20,11 @@ from vigil.synth.collection import add_collection_columns
 from vigil.synth.engine import Pool, PopulationSimulator, Simulated
 from vigil.synth.institutions import split_over_institutions
 from vigil.synth.scenario import Population, Scenario, load_scenario
+from vigil.synth.shards import SHARD_SENDERS, shard_counts, stream_key
 from vigil.synth.timing import format_in_zone
 
 ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "LAK", "COP", "IDR", "VND"})
+MERGE_MEMORY = "2GiB"  # DuckDB's limit while it sorts the shards' parties into one file
 
 
 @dataclass(frozen=True)
@@ -107,62 +110,70 @@ def generate(
     scenario: str | Path | Scenario = "default",
     progress: bool = False,
     institutions: int | None = None,
+    shard_senders: int = SHARD_SENDERS,
 ) -> GenerationResult:
     """Simulate a payment institution's customers and write the canonical files to `out`.
 
-    With `institutions`, the same population is then split over that many institutions
-    (`vigil.synth.institutions`): `out` gets the files of all of them with a `reporter`
-    column, and `out/institutions/inst-K/` each one's own files."""
+    Up to `shard_senders` senders are simulated at once; a larger population is simulated
+    and written shard by shard (see `SHARD_SENDERS`), so memory stays bounded whatever
+    its size. With `institutions`, the same population is then split over that many
+    institutions (`vigil.synth.institutions`): `out` gets the files of all of them with a
+    `reporter` column, and `out/institutions/inst-K/` each one's own files; the split needs
+    the whole population at once, so it is simulated as one shard."""
     if institutions is not None and institutions < 1:
         raise ValueError("institutions must be at least 1")
+    if shard_senders < 1:
+        raise ValueError("shard_senders must be at least 1")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     total = senders if senders is not None else spec.senders
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     counts = _allocate(total, [p.share for p in spec.populations])
+    shard_count = 1 if institutions is not None else max(1, -(-total // shard_senders))
+    shards = shard_counts(counts, shard_count)
+    numbering = _Numbering(ids=np.random.default_rng([seed, 0x1D5]))
+    transactions = out / "transactions.csv"
+    labels = out / "labels.csv"
+    parties = out / "parties.csv"
 
     bar = Progress(console=Console(stderr=True), transient=True) if progress else nullcontext()
-    with bar as live:
+    with bar as live, transactions.open("wb") as ledger:
         task = (
-            live.add_task("Simulating populations", total=len(spec.populations) + 2)
+            live.add_task("Simulating populations", total=len(spec.populations) * len(shards) + 2)
             if live
             else None
         )
-        parts: list[tuple[Simulated, int]] = []
-        pools: dict[str, Pool] = {}
-        for index in _simulation_order(spec.populations):
-            pop, n = spec.populations[index], counts[index]
-            if n == 0 or any(
-                s.beneficiaries.pool_of not in (None, *pools) for s in (pop, *pop.also)
-            ):
-                continue  # no senders, or the pool it pays has none (a share of zero)
-            rng = np.random.default_rng([seed, zlib.crc32(pop.role.encode())])
-            sim = PopulationSimulator(spec, rng).run(pop, n, index, pools)
-            if sim.pool is not None:
-                pools[pop.role] = sim.pool
-            parts.append((sim, index))
-            if live:
-                live.advance(task)
-        parts.sort(key=lambda part: part[1])
-        frames = _assemble(spec, parts, seed)
-        if institutions is not None:
-            frames |= split_over_institutions(
-                frames["transactions"], frames["parties"], institutions, seed
-            )
+        shard_parties: list[Path] = []
+        makeups: list[pl.DataFrame] = []
+        for shard, counts_in_shard in enumerate(shards):
+            parts = _simulate_shard(spec, counts_in_shard, seed, shard, live, task)
+            frames = _assemble(spec, parts, seed, shard, numbering)
+            del parts
+            if institutions is not None:
+                frames |= split_over_institutions(
+                    frames["transactions"], frames["parties"], institutions, seed
+                )
+            # The ledger is written as it is made: each shard's payments, in time order.
+            frames["transactions"].write_csv(ledger, include_header=shard == 0)
+            numbering.payments += frames["transactions"].height
+            if len(shards) == 1:
+                frames["labels"].write_csv(labels)
+                frames["parties"].write_csv(parties)
+                makeups.append(frames["makeup"])
+            else:
+                shard_parties.append(out / f".parties-{shard}.csv")
+                frames["parties"].write_csv(shard_parties[-1])
+                makeups.append(frames["makeup"])
+            for name, (own_transactions, own_labels) in frames.get("institutions", {}).items():
+                folder = out / "institutions" / name
+                folder.mkdir(parents=True, exist_ok=True)
+                own_transactions.write_csv(folder / "transactions.csv")
+                own_labels.write_csv(folder / "labels.csv")
+            del frames
         if live:
             live.update(task, description="Writing files")
             live.advance(task)
-        transactions = out / "transactions.csv"
-        labels = out / "labels.csv"
-        parties = out / "parties.csv"
-        frames["transactions"].write_csv(transactions)
-        frames["labels"].write_csv(labels)
-        frames["parties"].write_csv(parties)
-        for name, (own_transactions, own_labels) in frames.get("institutions", {}).items():
-            folder = out / "institutions" / name
-            folder.mkdir(parents=True, exist_ok=True)
-            own_transactions.write_csv(folder / "transactions.csv")
-            own_labels.write_csv(folder / "labels.csv")
+        makeup = makeups[0] if len(shards) == 1 else _merge_shards(out, shard_parties, makeups)
         if live:
             live.advance(task)
     return GenerationResult(
@@ -171,8 +182,96 @@ def generate(
         labels=labels,
         parties=parties,
         scenario=spec.name,
-        payments=frames["transactions"].height,
-        makeup=frames["makeup"],
+        payments=numbering.payments,
+        makeup=makeup,
+    )
+
+
+def _simulate_shard(
+    spec: Scenario, counts: list[int], seed: int, shard: int, live: Progress | None, task: object
+) -> list[tuple[Simulated, int]]:
+    """One shard's populations: each its own senders and beneficiaries; a population that
+    pays another's shared pool pays the pool of its own shard."""
+    parts: list[tuple[Simulated, int]] = []
+    pools: dict[str, Pool] = {}
+    for index in _simulation_order(spec.populations):
+        pop, n = spec.populations[index], counts[index]
+        if n == 0 or any(s.beneficiaries.pool_of not in (None, *pools) for s in (pop, *pop.also)):
+            continue  # no senders, or the pool it pays has none (a share of zero)
+        # The first shard draws as the unsharded generator always did: same seed, same files.
+        rng = np.random.default_rng(stream_key(seed, zlib.crc32(pop.role.encode()), shard))
+        sim = PopulationSimulator(spec, rng).run(pop, n, index, pools)
+        if sim.pool is not None:
+            pools[pop.role] = sim.pool
+        parts.append((sim, index))
+        if live:
+            live.advance(task)
+    parts.sort(key=lambda part: part[1])
+    return parts
+
+
+@dataclass
+class _Numbering:
+    """What carries from one shard to the next so that every identifier stays unique."""
+
+    ids: np.random.Generator  # draws sender and beneficiary ids, shard after shard
+    sender_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    beneficiary_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    payments: int = 0
+    sender_persons: int = 0
+    persons: int = 0
+    households: int = 0
+
+
+def _fresh_ids(rng: np.random.Generator, space: int, count: int, used: np.ndarray) -> np.ndarray:
+    """`count` distinct numbers below `space` that are not in `used` (sorted); with none
+    used, exactly `rng.choice(space, count, replace=False)`."""
+    drawn = rng.choice(space, count, replace=False)
+    if not len(used):
+        return drawn
+    fresh = drawn[~np.isin(drawn, used)]
+    while len(fresh) < count:
+        more = rng.choice(space, count - len(fresh), replace=False)
+        fresh = np.concatenate([fresh, more[~np.isin(more, used) & ~np.isin(more, fresh)]])
+    return fresh
+
+
+def _merge_shards(
+    out: Path, shard_parties: list[Path], makeups: list[pl.DataFrame]
+) -> pl.DataFrame:
+    """labels.csv and parties.csv sorted over all shards (out of core, in DuckDB), and the
+    population's makeup from the shards': parties and payments add up (no identifier is in
+    two shards); the median amount is the median of the shards' medians (shards are
+    samples of one population, so it is close to the whole's, not equal)."""
+    parties = out / "parties.csv"
+    con = duckdb.connect(config={"memory_limit": MERGE_MEMORY, "temp_directory": str(out)})
+    try:
+        con.execute(
+            "CREATE TABLE parties AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+            [[str(p) for p in shard_parties]],
+        )
+        con.execute(
+            f"COPY (SELECT * FROM parties ORDER BY party_kind, party_id) TO '{parties}' (HEADER)"
+        )
+        columns = ", ".join(LABEL_COLUMNS)
+        con.execute(
+            f"COPY (SELECT {columns} FROM parties ORDER BY party_kind, party_id) "
+            f"TO '{out / 'labels.csv'}' (HEADER)"
+        )
+    finally:
+        con.close()
+    for path in shard_parties:
+        path.unlink()
+    return (
+        pl.concat(makeups)
+        .group_by("party_kind", "role")
+        .agg(
+            parties=pl.col("parties").sum(),
+            payments=pl.col("payments").sum(),
+            median_usd=pl.col("median_usd").median(),
+        )
+        .select("party_kind", "role", "parties", "payments", "median_usd")
+        .sort(["party_kind", "parties"], descending=[True, True])
     )
 
 
@@ -186,10 +285,17 @@ def _simulation_order(populations: list[Population]) -> list[int]:
 
 
 def _assemble(
-    spec: Scenario, parts: list[tuple[Simulated, int]], seed: int
+    spec: Scenario,
+    parts: list[tuple[Simulated, int]],
+    seed: int,
+    shard: int,
+    numbering: _Numbering,
 ) -> dict[str, pl.DataFrame]:
+    """One shard's files: its parties numbered after those of earlier shards."""
     senders, accounts, payments = [], [], []
-    sender_base = account_base = person_base = household_base = sender_person_base = 0
+    sender_base = account_base = 0
+    person_base, household_base = numbering.persons, numbering.households
+    sender_person_base = numbering.sender_persons
     first_account: dict[int, int] = {}
     for sim, index in parts:
         first_account[index] = account_base
@@ -213,6 +319,8 @@ def _assemble(
         if sim.accounts.height:
             person_base += int(sim.accounts["person"].max()) + 1
             household_base += int(sim.accounts["household"].max()) + 1
+    numbering.persons, numbering.households = person_base, household_base
+    numbering.sender_persons = sender_person_base
     sender = pl.concat(senders)
     account = pl.concat(accounts)
     # A payment's account is numbered within the population that owns it.
@@ -226,20 +334,20 @@ def _assemble(
     )
 
     # Identifiers carry no trace of the population: random, unique, then sorted into the ledger.
-    ids = np.random.default_rng([seed, 0x1D5])
+    sender_numbers = _fresh_ids(numbering.ids, 90_000_000, sender.height, numbering.sender_ids)
+    numbering.sender_ids = np.union1d(numbering.sender_ids, sender_numbers)
     sender = sender.with_columns(
-        sender_id=pl.Series(ids.choice(90_000_000, sender.height, replace=False) + 10_000_000)
-        .cast(pl.String)
-        .str.pad_start(8, "0"),
+        sender_id=pl.Series(sender_numbers + 10_000_000).cast(pl.String).str.pad_start(8, "0"),
         currency=pl.col("country").replace_strict(spec.currencies),
     ).with_columns(sender_id=pl.lit("C") + pl.col("sender_id"))
     used = payment["account"].unique().sort()
     account = account.filter(pl.col("account").is_in(used.implode()))
+    account_numbers = _fresh_ids(
+        numbering.ids, 900_000_000, account.height, numbering.beneficiary_ids
+    )
+    numbering.beneficiary_ids = np.union1d(numbering.beneficiary_ids, account_numbers)
     account = account.with_columns(
-        beneficiary_id=pl.lit("B")
-        + pl.Series(ids.choice(900_000_000, account.height, replace=False) + 100_000_000).cast(
-            pl.String
-        )
+        beneficiary_id=pl.lit("B") + pl.Series(account_numbers + 100_000_000).cast(pl.String)
     )
 
     payment = payment.join(
@@ -265,17 +373,20 @@ def _assemble(
     )
     payment = payment.sort(["utc_us", "sender_id", "beneficiary_id", "amount_usd"])
     round_prob = payment["round_p"].to_numpy()
-    rounds = np.random.default_rng([seed, 0xA11]).random(payment.height) < round_prob
+    rounds = np.random.default_rng(stream_key(seed, 0xA11, shard)).random(payment.height)
+    rounds = rounds < round_prob
     payment = _to_send_currency(payment, rounds)
     payment = payment.with_columns(
         txn_id=pl.lit("T")
-        + pl.int_range(1, payment.height + 1).cast(pl.String).str.pad_start(9, "0"),
+        + pl.int_range(numbering.payments + 1, numbering.payments + payment.height + 1)
+        .cast(pl.String)
+        .str.pad_start(9, "0"),
         ts=pl.Series(
             format_in_zone(payment["utc_us"].to_numpy(), payment["zone"].to_numpy()),
             dtype=pl.String,
         ),
     )
-    payment = add_collection_columns(payment, account, seed)  # payout point, phone
+    payment = add_collection_columns(payment, account, seed, shard)  # payout point, phone
     # every canonical column the population has (a `reporter` only when split over institutions)
     transactions = payment.select([c for c in CANONICAL_ORDER if c in payment.columns])
 
