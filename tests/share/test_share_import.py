@@ -152,3 +152,38 @@ def test_refresh_needs_a_first_exchange(institution, tmp_path):
             catalogue=institution["catalogue"],
             refresh=True,
         )
+
+
+def test_senders_learn_from_beneficiaries_mostly_paid_by_suspicious_customers_elsewhere(
+    institution, tmp_path
+):
+    workspace = fresh_workspace(institution, tmp_path)
+    # W2 is a popular freelancer elsewhere: one suspicious client among five (a look-alike
+    # paying her too); A2, her client here, is not the co-payer of an offender for that.
+    popular = linked_file(
+        institution,
+        tmp_path / "popular.parquet",
+        {
+            "W2": {
+                "elsewhere_payers": 5,
+                "elsewhere_pattern_payers": 1,
+                "elsewhere_suspicious_payers": 1,
+            }
+        },
+    )
+    alerts = imported(institution, workspace, popular, tmp_path / "popular")
+    assert not fired(alerts, "sender", "A2")
+    # Two of her three payers elsewhere suspicious: a facilitator's payers; A2 learns it.
+    facilitator = linked_file(
+        institution,
+        tmp_path / "facilitator.parquet",
+        {
+            "W2": {
+                "elsewhere_payers": 3,
+                "elsewhere_pattern_payers": 2,
+                "elsewhere_suspicious_payers": 2,
+            }
+        },
+    )
+    alerts = imported(institution, workspace, facilitator, tmp_path / "facilitator")
+    assert fired(alerts, "sender", "A2")

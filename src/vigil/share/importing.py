@@ -88,7 +88,14 @@ def import_linked(
         unrelated = pairs.filter(pairs.hr & ~pairs.related).select("sender_id", "beneficiary_id")
         # Senders learn from strong suspicion only: counting payers with some of the pattern
         # here lifted look-alikes as much as offenders (benchmarks/collaboration.py).
-        flagged = shared.filter(shared.elsewhere_suspicious_payers > 0)
+        # ... and from beneficiaries whose unrelated payers elsewhere are at least half
+        # suspicious: a facilitator's; not a popular freelancer's or shop's, paid elsewhere
+        # by one suspicious client among many ordinary ones (the share, not the count,
+        # tells, as for N2).
+        flagged = shared.filter(
+            (shared.elsewhere_suspicious_payers > 0)
+            & (2 * shared.elsewhere_suspicious_payers >= shared.elsewhere_payers)
+        )
         senders = (
             unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)
             .group_by("sender_id")
