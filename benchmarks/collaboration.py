@@ -9,7 +9,8 @@ One population (`vigil generate`, the same seed and size) is scanned four ways, 
 - **siloed**: `vigil generate --institutions N`, each institution scans its own payments,
   and the alerts are merged afterwards;
 - **share**: after their scans, the institutions run `vigil share export`, a linkage unit
-  `vigil share link`, and each institution `vigil share import`;
+  `vigil share link`, and each institution `vigil share import`; then a second exchange
+  the same way, exported after those imports, imported with `--refresh`;
 - **pooled**: the FIU's scan of all the institutions' payments together, with their
   `reporter` column (FIU mode).
 
@@ -172,6 +173,23 @@ def shared_scans(split: Path, names: list[str], work: Path) -> list[Path]:
     for name in names:
         import_linked(
             linked.files[name], split / "scans" / name / "vigil.duckdb", key, work / "import" / name
+        )
+    # The second exchange: exported after every import, so that beneficiaries count payers
+    # elsewhere once those payers' own N6 counted (vigil share import --refresh).
+    exports = [
+        export_share(
+            split / "scans" / n / "vigil.duckdb", key, work / "refresh" / f"{n}.parquet"
+        ).out
+        for n in names
+    ]
+    linked = link_shares(exports, work / "refresh" / "linked")
+    for name in names:
+        import_linked(
+            linked.files[name],
+            split / "scans" / name / "vigil.duckdb",
+            key,
+            work / "import" / name,
+            refresh=True,
         )
     return done
 

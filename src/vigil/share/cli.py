@@ -83,12 +83,19 @@ def import_command(
     workspace: WorkspaceOption,
     key_file: KeyOption,
     out: Annotated[Path, typer.Option(help="Folder for alerts.csv and alerts.json.")],
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            help="The linked file of a second exchange (exported after every institution "
+            "imported the first): beneficiaries learn from it, senders keep the first's figures."
+        ),
+    ] = False,
 ) -> None:
     """Re-score this institution's parties with the cross-institution indicators and write
     its alerts."""
     from vigil.share import import_linked
 
-    result = import_linked(linked, workspace, key_file, out)
+    result = import_linked(linked, workspace, key_file, out, refresh=refresh)
     console.print(
         f"{result.beneficiaries_linked:,} of your beneficiaries are paid at other institutions, "
         f"{result.beneficiaries_flagged:,} by suspicious customers there; "

@@ -48,8 +48,16 @@ def import_linked(
     out: Path | str,
     *,
     catalogue: Catalogue | Path | None = None,
+    refresh: bool = False,
 ) -> ImportResult:
-    """Re-score the workspace's parties with the cross-institution figures of `linked`."""
+    """Re-score the workspace's parties with the cross-institution figures of `linked`.
+
+    `refresh`: `linked` comes from a second exchange, exported after every institution had
+    imported the first; its figures count payers elsewhere once their own cross-institution
+    link (N6) lifted them, as the FIU's pooled scan counts them (its beneficiaries after its
+    senders' N6). Only the beneficiaries learn from it: the senders keep what the first
+    exchange told them, since a sender's own suspicion, passed to its co-payers elsewhere by
+    the first, would otherwise come back to it as theirs."""
     key = load_key(key_file)
     catalogue = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue)
     frame, meta = read_parquet(Path(linked), LINKED_FORMAT)
@@ -65,7 +73,14 @@ def import_linked(
         own = beneficiary_encodings(ws, key, catalogue).select("beneficiary_id", "account_token")
         beneficiaries = own.join(frame.select("account_token", *ELSEWHERE), on="account_token")
         beneficiaries = beneficiaries.rename({"beneficiary_id": "party_id"}).select(
-            "party_id", *ELSEWHERE
+            "party_id",
+            *ELSEWHERE,
+            # A payer elsewhere showing only some of the pattern counts half of one showing
+            # it strongly, as N1 weighs payers by their scores: a freelancer's or a
+            # partner's one or two half-suspicious clients elsewhere are not a
+            # facilitator's several offenders, and no new figure leaves an institution.
+            elsewhere_weighted_payers=pl.col("elsewhere_suspicious_payers")
+            + (pl.col("elsewhere_pattern_payers") - pl.col("elsewhere_suspicious_payers")) / 2,
         )
         ws.replace_table("beneficiary_share_features", beneficiaries)
         shared = ws.table("beneficiary_share_features")
@@ -73,7 +88,14 @@ def import_linked(
         unrelated = pairs.filter(pairs.hr & ~pairs.related).select("sender_id", "beneficiary_id")
         # Senders learn from strong suspicion only: counting payers with some of the pattern
         # here lifted look-alikes as much as offenders (benchmarks/collaboration.py).
-        flagged = shared.filter(shared.elsewhere_suspicious_payers > 0)
+        # ... and from beneficiaries whose unrelated payers elsewhere are at least half
+        # suspicious: a facilitator's; not a popular freelancer's or shop's, paid elsewhere
+        # by one suspicious client among many ordinary ones (the share, not the count,
+        # tells, as for N2).
+        flagged = shared.filter(
+            (shared.elsewhere_suspicious_payers > 0)
+            & (2 * shared.elsewhere_suspicious_payers >= shared.elsewhere_payers)
+        )
         senders = (
             unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)
             .group_by("sender_id")
@@ -83,7 +105,10 @@ def import_linked(
             )
             .rename(party_id="sender_id")
         )
-        ws.replace_table("sender_share_features", senders)
+        if not refresh:
+            ws.replace_table("sender_share_features", senders)
+        elif not ws.has_table("sender_share_features"):
+            raise InputError(f"{workspace}: nothing to refresh (import the first exchange first)")
         score_parties(
             ws,
             collaborating,
