@@ -128,13 +128,21 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         yield workspace
 
 
+def sender_link_explanation(ws: Workspace, left_id: str, right_id: str) -> str:
+    """The merge's explanation in words; fails when the two ids were not linked."""
+    rows = ws.con.execute(
+        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
+        "AND left_id = ? AND right_id = ?",
+        [left_id, right_id],
+    ).fetchall()
+    assert rows, f"{left_id} and {right_id} are not linked"
+    return rows[0][0]
+
+
 def test_one_person_at_two_reporters_is_one_sender_entity(ws: Workspace) -> None:
     assert entity_of(ws, "sender", "Bank A:C-0077") == entity_of(ws, "sender", "Remit B:884120")
-    explanation = ws.con.execute(
-        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
-        "AND left_id = 'Bank A:C-0077' AND right_id = 'Remit B:884120'"
-    ).fetchall()
-    assert explanation and "(2 of 2 and 2 distinctive payees)" in explanation[0][0]
+    explanation = sender_link_explanation(ws, "Bank A:C-0077", "Remit B:884120")
+    assert "(2 of 2 and 2 distinctive payees)" in explanation
 
 
 def test_the_same_customer_id_at_two_reporters_stays_two_senders(ws: Workspace) -> None:
@@ -151,14 +159,10 @@ def test_each_reported_sender_keeps_its_reporter_and_own_id(ws: Workspace) -> No
 
 def test_a_retyped_name_and_a_rare_payee_in_common_are_one_person(ws: Workspace) -> None:
     assert entity_of(ws, "sender", "Bank A:C-0312") == entity_of(ws, "sender", "Remit B:771203")
-    explanation = ws.con.execute(
-        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
-        "AND left_id = 'Bank A:C-0312' AND right_id = 'Remit B:771203'"
-    ).fetchall()
+    explanation = sender_link_explanation(ws, "Bank A:C-0312", "Remit B:771203")
     # The payee they share is the evidence: one few others pay, or, where one id stops as
     # the other starts, a payee handed over from the one to the other.
-    assert explanation
-    payees = explanation[0][0].split("payees: ")[1]
+    payees = explanation.split("payees: ")[1]
     assert payees.startswith(
         ("a payee in common whom few others pay", "payees in common, and one account stops")
     )
@@ -178,8 +182,5 @@ def test_ids_paying_two_wallets_of_one_person_at_two_reporters_are_one_person(
     # The wallets are one person (resolved first); the payee the two ids share is her.
     assert entity_of(ws, "beneficiary", "W-DUM-1") == entity_of(ws, "beneficiary", "W-DUM-2")
     assert entity_of(ws, "sender", "Bank A:C-0930") == entity_of(ws, "sender", "Remit B:990317")
-    explanation = ws.con.execute(
-        "SELECT explanation FROM entity_links WHERE party_kind = 'sender' "
-        "AND left_id = 'Bank A:C-0930' AND right_id = 'Remit B:990317'"
-    ).fetchall()
-    assert explanation and "a payee in common whom few others pay" in explanation[0][0]
+    explanation = sender_link_explanation(ws, "Bank A:C-0930", "Remit B:990317")
+    assert "a payee in common whom few others pay" in explanation
