@@ -171,3 +171,35 @@ def test_a_surname_typed_one_letter_off_is_still_a_relative(run_scan):
     assert scanned.best_typology("sender", "divina") == "family_support"
     assert "R3" not in scanned.fired("sender", "divina")
     assert scanned.best_typology("sender", "gary") == ""
+
+
+def test_a_silent_client_of_a_freelancer_whom_others_pay_for_invoices_fits_business(run_scan):
+    # What the freelancer's other clients pay for tells what this one pays for; the same
+    # silent payments to a facilitator whose other payers state children's needs do not fit.
+    rows = regular_payer("client", "v1")
+    rows += regular_payer("payer", "f1")
+    for other in ("firm1", "firm2"):
+        rows += series(other, "v1", MANILA_EVENING, 4, 7 * DAY, amount=120, narrative="invoice")
+    for other in ("kid1", "kid2"):
+        rows += series(other, "f1", MANILA_EVENING, 4, 5 * DAY, amount=20, narrative="school")
+    scanned = run_scan(rows)
+    assert scanned.best_typology("sender", "client") == "business"
+    assert "100% of the payments their other payers make them state invoices" in (
+        scanned.typology_figures("sender", "client", "business")
+    )
+    assert scanned.typology_fit("sender", "payer", "business") == 0.0
+    assert scanned.score("sender", "client") < scanned.score("sender", "payer")
+
+
+def test_one_tip_in_thirty_payments_already_fits_adult_content(run_scan):
+    # Tips are no cover word of the published cases: one such reference among blank ones
+    # tells a customer of a performer; the same stream with one "gift" does not.
+    start = datetime(2024, 3, 1, 12, 0)
+    rows = [payment("fan", "p1", start + i * DAY, amount=30) for i in range(29)]
+    rows.append(payment("fan", "p1", start + 29 * DAY, amount=30, narrative="tip"))
+    rows += [payment("quiet", "f1", start + i * DAY, amount=30) for i in range(29)]
+    rows.append(payment("quiet", "f1", start + 29 * DAY, amount=30, narrative="gift"))
+    scanned = run_scan(rows)
+    assert scanned.best_typology("sender", "fan") == "adult_content"
+    assert scanned.typology_fit("sender", "quiet", "adult_content") == 0.0
+    assert scanned.score("sender", "fan") < scanned.score("sender", "quiet")
