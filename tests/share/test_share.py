@@ -294,3 +294,42 @@ def test_a_scan_never_evaluates_the_cross_institution_indicators():
         assert (
             indicator.sources and indicator.statement and indicator.feature.startswith("elsewhere_")
         )
+
+
+def test_cli_runs_two_exchanges_and_refuses_a_refresh_before_the_first(tmp_path: Path):
+    runner = CliRunner()
+    key = tmp_path / "cli.key"
+    assert runner.invoke(app, ["share", "keygen", "--out", str(key)]).exit_code == 0
+    workspaces = {}
+    for name in ("inst-a", "inst-b"):
+        source = write_payments_csv(tmp_path / name / "payments.csv", TINY[name])
+        scan([source], tmp_path / name / "scan")
+        workspaces[name] = str(tmp_path / name / "scan" / "vigil.duckdb")
+
+    def exchange(round_name: str, refresh: bool) -> list[tuple[int, str]]:
+        files = []
+        for name, ws in workspaces.items():
+            file = tmp_path / round_name / f"{name}.parquet"
+            export = ["share", "export", "--workspace", ws, "--key-file", str(key)]
+            result = runner.invoke(app, [*export, "--out", str(file)])
+            assert result.exit_code == 0, result.output
+            files.append(str(file))
+        linked = tmp_path / round_name / "linked"
+        result = runner.invoke(app, ["share", "link", *files, "--out", str(linked)])
+        assert result.exit_code == 0, result.output
+        outputs = []
+        for name, ws in workspaces.items():
+            command = ["share", "import", str(linked / f"{name}.parquet"), "--workspace", ws]
+            command += ["--key-file", str(key), "--out", str(tmp_path / round_name / name)]
+            result = runner.invoke(app, command + (["--refresh"] if refresh else []))
+            outputs.append((result.exit_code, " ".join(result.output.split())))
+            if result.exit_code == 0:
+                assert (tmp_path / round_name / name / "alerts.csv").exists()
+        return outputs
+
+    refused = exchange("early", refresh=True)
+    for code, output in refused:
+        assert code != 0 and "import the first exchange first" in output, output
+    for code, output in exchange("first", refresh=False) + exchange("second", refresh=True):
+        assert code == 0, output
+        assert "1 of your beneficiaries are paid at other institutions" in output, output
