@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import ibis
+import ibis.expr.types as ir
 import polars as pl
 
 from vigil.errors import InputError
@@ -70,6 +71,8 @@ def import_linked(
     collaborating = catalogue.with_collaboration()
     with Workspace.open(workspace) as ws:
         ws.require_scan_complete()
+        if refresh and not ws.has_table("sender_share_features"):
+            raise InputError(f"{workspace}: nothing to refresh (import the first exchange first)")
         own = beneficiary_encodings(ws, key, catalogue).select("beneficiary_id", "account_token")
         beneficiaries = own.join(frame.select("account_token", *ELSEWHERE), on="account_token")
         beneficiaries = beneficiaries.rename({"beneficiary_id": "party_id"}).select(
@@ -83,32 +86,11 @@ def import_linked(
             + (pl.col("elsewhere_pattern_payers") - pl.col("elsewhere_suspicious_payers")) / 2,
         )
         ws.replace_table("beneficiary_share_features", beneficiaries)
-        shared = ws.table("beneficiary_share_features")
-        pairs = ws.table("pair_features")
-        unrelated = pairs.filter(pairs.hr & ~pairs.related).select("sender_id", "beneficiary_id")
-        # Senders learn from strong suspicion only: counting payers with some of the pattern
-        # here lifted look-alikes as much as offenders (benchmarks/collaboration.py).
-        # ... and from beneficiaries whose unrelated payers elsewhere are at least half
-        # suspicious: a facilitator's; not a popular freelancer's or shop's, paid elsewhere
-        # by one suspicious client among many ordinary ones (the share, not the count,
-        # tells, as for N2).
-        flagged = shared.filter(
-            (shared.elsewhere_suspicious_payers > 0)
-            & (2 * shared.elsewhere_suspicious_payers >= shared.elsewhere_payers)
-        )
-        senders = (
-            unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)
-            .group_by("sender_id")
-            .aggregate(
-                elsewhere_flagged_beneficiaries=ibis._.beneficiary_id.nunique(),
-                elsewhere_suspicious_co_payers=ibis._.elsewhere_suspicious_payers.sum(),
+        if not refresh:  # a refresh keeps the senders' figures of the first exchange
+            senders = _sender_share_features(
+                ws.table("pair_features"), ws.table("beneficiary_share_features")
             )
-            .rename(party_id="sender_id")
-        )
-        if not refresh:
             ws.replace_table("sender_share_features", senders)
-        elif not ws.has_table("sender_share_features"):
-            raise InputError(f"{workspace}: nothing to refresh (import the first exchange first)")
         score_parties(
             ws,
             collaborating,
@@ -130,4 +112,29 @@ def import_linked(
         ).height,
         senders_flagged=senders_flagged,
         parties=parties,
+    )
+
+
+def _sender_share_features(pairs: ir.Table, shared: ir.Table) -> ir.Table:
+    """Per sender, the beneficiaries it pays in high-risk countries (none a relative) whom
+    suspicious customers at other institutions also pay, and how many such payers."""
+    unrelated = pairs.filter(pairs.hr & ~pairs.related).select("sender_id", "beneficiary_id")
+    # Senders learn from strong suspicion only: counting payers with some of the pattern
+    # here lifted look-alikes as much as offenders (benchmarks/collaboration.py).
+    # ... and from beneficiaries whose unrelated payers elsewhere are at least half
+    # suspicious: a facilitator's; not a popular freelancer's or shop's, paid elsewhere
+    # by one suspicious client among many ordinary ones (the share, not the count,
+    # tells, as for N2).
+    flagged = shared.filter(
+        (shared.elsewhere_suspicious_payers > 0)
+        & (2 * shared.elsewhere_suspicious_payers >= shared.elsewhere_payers)
+    )
+    return (
+        unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)
+        .group_by("sender_id")
+        .aggregate(
+            elsewhere_flagged_beneficiaries=ibis._.beneficiary_id.nunique(),
+            elsewhere_suspicious_co_payers=ibis._.elsewhere_suspicious_payers.sum(),
+        )
+        .rename(party_id="sender_id")
     )

@@ -156,14 +156,13 @@ def generate(
             # The ledger is written as it is made: each shard's payments, in time order.
             frames["transactions"].write_csv(ledger, include_header=shard == 0)
             numbering.payments += frames["transactions"].height
+            makeups.append(frames["makeup"])
             if len(shards) == 1:
                 frames["labels"].write_csv(labels)
                 frames["parties"].write_csv(parties)
-                makeups.append(frames["makeup"])
             else:
                 shard_parties.append(out / f".parties-{shard}.csv")
                 frames["parties"].write_csv(shard_parties[-1])
-                makeups.append(frames["makeup"])
             for name, (own_transactions, own_labels) in frames.get("institutions", {}).items():
                 folder = out / "institutions" / name
                 folder.mkdir(parents=True, exist_ok=True)
