@@ -233,8 +233,9 @@ def final_scores(ctx: ScanContext) -> None:
     facilitator whose other payer at the other remitter shows the pattern only through his
     network, which round two's co-payer link (N1, on base scores) does not see."""
     ws = ctx.ws
-    score_parties(ws, ctx.catalogue, increment=ctx.increment)
+    _score_senders(ws, ctx.catalogue, None, ctx.increment)
     if not in_fiu_mode(ws):
+        _score_beneficiaries(ws, ctx.catalogue, None, ctx.increment)
         return
     catalogue = ctx.catalogue.with_pooled_collaboration()
     payments = ws.table("payments")
@@ -260,12 +261,26 @@ def score_parties(
     `party_id`, 0 where missing), such as the cross-institution signals of `vigil share
     import`, for the catalogue's indicators that read them. `increment`: evaluate only the
     parties whose inputs changed since the last scan (vigil.pipeline.rescore)."""
+    _score_senders(ws, catalogue, extra, increment)
+    _score_beneficiaries(ws, catalogue, extra, increment)
+
+
+def _score_senders(
+    ws: Workspace, catalogue: Catalogue, extra: dict[str, ir.Table] | None, increment: bool
+) -> None:
     threshold = catalogue.parameters.suspicious_score
     pairs = ws.table("pair_features")
     network = sender_network_features(pairs, ws.table("sender_base_scores"), threshold)
     _score_kind(ws, catalogue, "sender", network, extra, increment)
+
+
+def _score_beneficiaries(
+    ws: Workspace, catalogue: Catalogue, extra: dict[str, ir.Table] | None, increment: bool
+) -> None:
+    """By their payers' scores of round two, which must be written first."""
+    threshold = catalogue.parameters.suspicious_score
     payers = ws.table("sender_scores").select("party_id", "score")
-    network = beneficiary_network_features(pairs, payers, threshold)
+    network = beneficiary_network_features(ws.table("pair_features"), payers, threshold)
     _score_kind(ws, catalogue, "beneficiary", network, extra, increment)
 
 
