@@ -3,8 +3,9 @@ second exchange (`--refresh`) that tells beneficiaries about payers elsewhere on
 payers' own cross-institution link counted.
 
 One tiny institution: its customer A1 pays Rosa Dizon's wallet W1 small evening amounts
-week after week, A2 pays Juan Bautista's W2 once. The linkage unit's files are written by
-hand, so that each test says exactly what the other institutions reported."""
+week after week, A2 pays Juan Bautista's W2 once, A3 pays Liza Ramos's W3 twice in her
+evening (too few payments here for R1). The linkage unit's files are written by hand, so that
+each test says exactly what the other institutions reported."""
 
 from __future__ import annotations
 
@@ -31,10 +32,12 @@ START = datetime(2024, 3, 1, 9, 0)
 @pytest.fixture(scope="module")
 def institution(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("share-import")
-    rows = series(
-        "A1", "W1", START, 8, timedelta(days=3), amount=40, beneficiary_name="Rosa Dizon"
-    ) + series(
-        "A2", "W2", START, 1, timedelta(days=1), amount=300, beneficiary_name="Juan Bautista"
+    rows = (
+        series("A1", "W1", START, 8, timedelta(days=3), amount=40, beneficiary_name="Rosa Dizon")
+        + series(
+            "A2", "W2", START, 1, timedelta(days=1), amount=300, beneficiary_name="Juan Bautista"
+        )
+        + series("A3", "W3", START, 2, timedelta(days=9), amount=35, beneficiary_name="Liza Ramos")
     )
     source = write_payments_csv(root / "payments.csv", rows)
     catalogue = load_catalogue()
@@ -187,3 +190,31 @@ def test_senders_learn_from_beneficiaries_mostly_paid_by_suspicious_customers_el
     )
     alerts = imported(institution, workspace, facilitator, tmp_path / "facilitator")
     assert fired(alerts, "sender", "A2")
+
+
+def test_the_co_offender_link_elsewhere_opens_the_gates_that_n1_opens(institution, tmp_path):
+    # A3 paid W3 twice in her evening: too little here for R1 or R2, so the evening timing
+    # (R5) waits for a core indicator or a co-offender link, and W3's inflows from an
+    # unrelated foreigner (B7) for a suspicious payer. Elsewhere, two of W3's three payers show
+    # the pattern: the co-offender link, over the boundary, opens those gates as N1 would.
+    workspace = fresh_workspace(institution, tmp_path)
+    silent = linked_file(institution, tmp_path / "silent.parquet", {})
+    before = imported(institution, workspace, silent, tmp_path / "silent")
+    assert "R5" not in before[("sender", "A3")]["indicators"].split(";")
+    assert "B7" not in before[("beneficiary", "W3")]["indicators"].split(";")
+    flagged = linked_file(
+        institution,
+        tmp_path / "flagged.parquet",
+        {
+            "W3": {
+                "elsewhere_payers": 3,
+                "elsewhere_pattern_payers": 2,
+                "elsewhere_suspicious_payers": 2,
+            }
+        },
+    )
+    after = imported(institution, workspace, flagged, tmp_path / "flagged")
+    sender = after[("sender", "A3")]["indicators"].split(";")
+    beneficiary = after[("beneficiary", "W3")]["indicators"].split(";")
+    assert {"N6", "R5"} <= set(sender) and "N1" not in sender
+    assert {"N6", "B7"} <= set(beneficiary) and "N1" not in beneficiary
