@@ -192,6 +192,35 @@ def test_senders_learn_from_beneficiaries_mostly_paid_by_suspicious_customers_el
     assert fired(alerts, "sender", "A2")
 
 
+@pytest.mark.parametrize(
+    ("payers", "pattern", "learns"),
+    [
+        # All three payers elsewhere show the pattern, one strongly: an offender spread over
+        # institutions shows part of it at each; half of each light one is two of three.
+        (3, 3, True),
+        # A popular freelancer: one strongly suspicious client and one light among five.
+        (5, 2, False),
+    ],
+)
+def test_a_light_payer_elsewhere_counts_half_in_the_suspicious_share(
+    institution, tmp_path, payers: int, pattern: int, learns: bool
+):
+    workspace = fresh_workspace(institution, tmp_path)
+    linked = linked_file(
+        institution,
+        tmp_path / "linked.parquet",
+        {
+            "W2": {
+                "elsewhere_payers": payers,
+                "elsewhere_pattern_payers": pattern,
+                "elsewhere_suspicious_payers": 1,
+            }
+        },
+    )
+    alerts = imported(institution, workspace, linked, tmp_path / "out")
+    assert fired(alerts, "sender", "A2") is learns
+
+
 def test_the_co_offender_link_elsewhere_opens_the_gates_that_n1_opens(institution, tmp_path):
     # A3 paid W3 twice in her evening: too little here for R1 or R2, so the evening timing
     # (R5) waits for a core indicator or a co-offender link, and W3's inflows from an

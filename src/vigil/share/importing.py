@@ -124,10 +124,13 @@ def _sender_share_features(pairs: ir.Table, shared: ir.Table) -> ir.Table:
     # ... and from beneficiaries whose unrelated payers elsewhere are at least half
     # suspicious: a facilitator's; not a popular freelancer's or shop's, paid elsewhere
     # by one suspicious client among many ordinary ones (the share, not the count,
-    # tells, as for N2).
+    # tells, as for N2). In that share a payer showing only some of the pattern counts
+    # half, as in the beneficiary's N6: an offender spread over institutions shows part
+    # of the pattern at each, so a facilitator's payers elsewhere are often one strongly
+    # suspicious and the others light.
     flagged = shared.filter(
         (shared.elsewhere_suspicious_payers > 0)
-        & (2 * shared.elsewhere_suspicious_payers >= shared.elsewhere_payers)
+        & (2 * shared.elsewhere_weighted_payers >= shared.elsewhere_payers)
     )
     return (
         unrelated.join(flagged, unrelated.beneficiary_id == flagged.party_id)
