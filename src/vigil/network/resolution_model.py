@@ -422,6 +422,12 @@ def behaviour_sql(
         person_join = (
             f" LEFT JOIN ({counterpart_persons}) persons ON persons.account = pairs.counterpart"
         )
+    # The `counterparts_listed` most paid counterparts (ties in text order, as a sort per
+    # party would rank them), listed in text order.
+    most_paid = (
+        f"list_sort(arg_min(counterpart, (-payments, counterpart), "
+        f"{behaviour.counterparts_listed}))"
+    )
     rare, rare_list, rare_join = "", "NULL::VARCHAR[]", ""
     if kind.rare_level:
         rare = f"""
@@ -437,17 +443,11 @@ def behaviour_sql(
         people_spread AS (
             SELECT counterpart, count(*) AS parties FROM people GROUP BY counterpart
         ),
-        rare_listed AS (
-            SELECT party_id, counterpart
+        rare_lists AS (
+            SELECT party_id, {most_paid} AS rare_counterparts
             FROM people JOIN people_spread USING (counterpart) CROSS JOIN rarity
             WHERE parties <= least(rare_parties, {behaviour.max_counterpart_parties})
-            QUALIFY row_number() OVER (
-                PARTITION BY party_id ORDER BY payments DESC, counterpart
-            ) <= {behaviour.counterparts_listed}
-        ),
-        rare_lists AS (
-            SELECT party_id, list_sort(list(counterpart)) AS rare_counterparts
-            FROM rare_listed GROUP BY party_id
+            GROUP BY party_id
         ),"""
         rare_list = "r.rare_counterparts"
         rare_join = " LEFT JOIN rare_lists r USING (party_id)"
@@ -463,18 +463,12 @@ def behaviour_sql(
                    max(last_day) AS last_day
             FROM pairs GROUP BY 1
         ),
-        spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),
-        listed AS (
-            SELECT party_id, counterpart
+        spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),{rare}
+        lists AS (
+            SELECT party_id, {most_paid} AS counterparts
             FROM pairs JOIN spread USING (counterpart)
             WHERE parties <= {behaviour.max_counterpart_parties}
-            QUALIFY row_number() OVER (
-                PARTITION BY party_id ORDER BY payments DESC, counterpart
-            ) <= {behaviour.counterparts_listed}
-        ),{rare}
-        lists AS (
-            SELECT party_id, list_sort(list(counterpart)) AS counterparts
-            FROM listed GROUP BY party_id
+            GROUP BY party_id
         )
         SELECT party_id, counterparts, {rare_list} AS rare_counterparts, counterpart_count,
                first_day, last_day
