@@ -483,20 +483,35 @@ def party_records_sql(
     `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
     the behaviour, and the capped blocking keys."""
     cap, country_cap = config.max_block_size, config.max_country_block_size
-    city_keys = city_counts = city_count = city_join = ""
+    # Blocking keys too common to block on, per scope (the country; the city, for a kind
+    # with one): the columns the parties are counted by, and the most that may share a key.
+    scopes = {"country": ("country", country_cap)}
     if kind.city_column:  # a kind without city (senders) needs no count per city
-        city_keys = (
-            f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
-        )
-        city_counts = """
-        in_city AS (
-            SELECT country, city, token_key, sum(bearers) AS parties
-            FROM exploded GROUP BY ALL
+        scopes["city"] = ("country, city", cap)
+    counts = "".join(
+        f"""
+        common_in_{scope} AS (
+            SELECT {keys}, token_key FROM exploded GROUP BY ALL HAVING sum(bearers) > {limit}
         ),"""
-        city_count = ", ci.parties AS in_city"
-        city_join = """
-            JOIN in_city ci ON ci.country IS NOT DISTINCT FROM e.country
-                AND ci.city IS NOT DISTINCT FROM e.city AND ci.token_key = e.token_key"""
+        for scope, (keys, limit) in scopes.items()
+    )
+    too_common = " UNION ALL ".join(
+        f"SELECT e.identity, '{scope}' AS scope, e.token_key FROM exploded e "
+        f"JOIN common_in_{scope} c ON c.token_key = e.token_key AND "
+        + " AND ".join(f"c.{key} IS NOT DISTINCT FROM e.{key}" for key in keys.split(", "))
+        for scope, (keys, _) in scopes.items()
+    )
+    dropped = ", ".join(
+        f"list(token_key) FILTER (WHERE scope = '{scope}') AS {scope}_dropped" for scope in scopes
+    )
+    # An identity's keys less the dropped ones, sorted; none left (or none at all): NULL.
+    key_lists = ",".join(
+        f"""
+                   nullif(list_sort(list_filter(keyed.token_keys,
+                       lambda k: NOT list_contains(coalesce(d.{scope}_dropped, []), k))), [])
+                       AS token_keys_{scope}"""
+        for scope in scopes
+    )
     records = f"""
         WITH
         -- The name's columns depend on the name alone: worked out once per distinct name
@@ -540,23 +555,10 @@ def party_records_sql(
         exploded AS MATERIALIZED (
             SELECT identity, bearers, country, city, unnest(token_keys) AS token_key FROM keyed
         ),
-        -- How many parties share each key: counted per key, then joined back to each
-        -- identity (cheaper than a window over the exploded keys).
-        in_country AS (
-            SELECT country, token_key, sum(bearers) AS parties FROM exploded GROUP BY ALL
-        ),{city_counts}
-        counted AS (
-            SELECT e.identity, e.token_key, co.parties AS in_country{city_count}
-            FROM exploded e
-            JOIN in_country co ON co.country IS NOT DISTINCT FROM e.country
-                AND co.token_key = e.token_key{city_join}
-        ),
-        capped AS (
-            SELECT identity,
-                   list_sort(list(token_key) FILTER (WHERE in_country <= {country_cap}))
-                       AS token_keys_country{city_keys}
-            FROM counted GROUP BY identity
-        ),
+        -- The keys shared by too many parties (few are): counted per key, then found
+        -- in each identity's keys.{counts}
+        too_common AS ({too_common}),
+        dropped AS (SELECT identity, {dropped} FROM too_common GROUP BY identity),
         cores AS (
             SELECT country, name_core, sum(bearers) AS parties FROM keyed GROUP BY ALL
         ),
@@ -564,12 +566,12 @@ def party_records_sql(
             SELECT keyed.name, keyed.given_country, keyed.given_city, keyed.country,
                    keyed.city, keyed.tokens, keyed.name_sorted, keyed.core, keyed.initials,
                    keyed.initial_set, keyed.surname_guess, keyed.name_core,
-                   capped.* EXCLUDE (identity),
+                   {key_lists},
                    keyed.country || ' ' || keyed.name_sorted AS name_in_country,
                    keyed.country || ' ' || keyed.city AS city_in_country,
                    CASE WHEN cores.parties <= {cap} THEN keyed.name_core END AS core_key,
                    keyed.country || ' ' || keyed.name_core AS namesake_key
-            FROM keyed LEFT JOIN capped USING (identity)
+            FROM keyed LEFT JOIN dropped d USING (identity)
             JOIN cores ON cores.country IS NOT DISTINCT FROM keyed.country
                 AND cores.name_core IS NOT DISTINCT FROM keyed.name_core
         )
