@@ -659,13 +659,15 @@ def frequency_sql(records: str, column: str) -> str:
             FROM spectrum a LEFT JOIN spectrum b ON b.seen = a.seen + 1
             WHERE a.names >= {GOOD_TURING_NAMES}
         ),
-        words AS (  -- an initial ("j") stands for any word with that first letter ("#j")
-            SELECT country, word, count(*) / any_value(parties) AS share
-            FROM (  -- each word once per party ("Maria Mendoza": "#m" once)
-                SELECT country, unnest(list_distinct(list_concat(
+        -- An initial ("j") stands for any word with that first letter ("#j"). Each word
+        -- once per party ("Maria Mendoza": "#m" once), counted per name for all who bear it
+        -- (the parties of one name have its words; those without one have no words).
+        words AS (
+            SELECT country, word, sum(seen) / any_value(parties) AS share
+            FROM (
+                SELECT country, seen, parties, unnest(list_distinct(list_concat(
                     tokens, list_transform(tokens, lambda t: '#' || left(t, 1))))) AS word
-                FROM {records})
-            JOIN sizes USING (country)
+                FROM names)
             GROUP BY country, word
         ),
         products AS (
