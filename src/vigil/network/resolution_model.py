@@ -6,6 +6,7 @@ normalised name keys, and Splink compares pairs of parties that share a blocking
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,14 +403,16 @@ def behaviour_sql(
       at most `behaviour.max_counterpart_parties` parties of its kind, at most
       `behaviour.counterparts_listed` of them (the most frequent). A shop's customers and
       a big employer's staff are left out: sharing them says nothing.
-    - `rare_counterparts`: the people (`counterpart_persons`, a relation of account and
-      person: the resolved entities of the other kind; else each account a person) it pays
-      (is paid by) whom at most `behaviour.rare_counterpart_share` of the parties of its
-      kind pay, two at least, and no more than `max_counterpart_parties`; the most
-      frequent `counterparts_listed`. The inverse document frequency of a search engine,
-      where a word in every page is no evidence and one in two pages is. People, not
-      accounts: an offender at two remitters pays the facilitator's wallet open that month
-      from each, and the wallets are one person (typologies.md B5, R15).
+    - `rare_counterparts` (a kind with a rare level; else NULL, as no comparison reads it,
+      and the party records hold an empty list): the people (`counterpart_persons`, a
+      relation of account and person: the resolved entities of the other kind; else each
+      account a person) it pays (is paid by) whom at most `behaviour.rare_counterpart_share`
+      of the parties of its kind pay, two at least, and no more than
+      `max_counterpart_parties`; the most frequent `counterparts_listed`. The inverse
+      document frequency of a search engine, where a word in every page is no evidence and
+      one in two pages is. People, not accounts: an offender at two remitters pays the
+      facilitator's wallet open that month from each, and the wallets are one person
+      (typologies.md B5, R15).
     - `counterpart_count`: how many payers (payees) it has, distinctive or not.
     - `first_day`, `last_day`: its first and last payment (days since 1970-01-01)."""
     behaviour = config.behaviour
@@ -419,26 +422,19 @@ def behaviour_sql(
         person_join = (
             f" LEFT JOIN ({counterpart_persons}) persons ON persons.account = pairs.counterpart"
         )
-    return f"""
-        WITH pairs AS (
-            SELECT {kind.id_column} AS party_id, {kind.counterpart_column} AS counterpart,
-                   sum(payments) AS payments, min(first_day) AS first_day,
-                   max(last_day) AS last_day
-            FROM {summary} GROUP BY 1, 2
-        ),
-        spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),
+    # The `counterparts_listed` most paid counterparts (ties in text order, as a sort per
+    # party would rank them), listed in text order.
+    most_paid = (
+        f"list_sort(arg_min(counterpart, (-payments, counterpart), "
+        f"{behaviour.counterparts_listed}))"
+    )
+    rare, rare_list, rare_join = "", "NULL::VARCHAR[]", ""
+    if kind.rare_level:
+        rare = f"""
         rarity AS (
-            SELECT greatest(2, floor(count(DISTINCT party_id)
-                                     * {behaviour.rare_counterpart_share!r})) AS rare_parties
-            FROM pairs
-        ),
-        listed AS (
-            SELECT party_id, counterpart
-            FROM pairs JOIN spread USING (counterpart)
-            WHERE parties <= {behaviour.max_counterpart_parties}
-            QUALIFY row_number() OVER (
-                PARTITION BY party_id ORDER BY payments DESC, counterpart
-            ) <= {behaviour.counterparts_listed}
+            SELECT greatest(2, floor(count(*) * {behaviour.rare_counterpart_share!r}))
+                AS rare_parties
+            FROM days
         ),
         people AS (
             SELECT party_id, {person} AS counterpart, sum(payments) AS payments
@@ -447,30 +443,36 @@ def behaviour_sql(
         people_spread AS (
             SELECT counterpart, count(*) AS parties FROM people GROUP BY counterpart
         ),
-        rare_listed AS (
-            SELECT party_id, counterpart
+        rare_lists AS (
+            SELECT party_id, {most_paid} AS rare_counterparts
             FROM people JOIN people_spread USING (counterpart) CROSS JOIN rarity
             WHERE parties <= least(rare_parties, {behaviour.max_counterpart_parties})
-            QUALIFY row_number() OVER (
-                PARTITION BY party_id ORDER BY payments DESC, counterpart
-            ) <= {behaviour.counterparts_listed}
-        ),
-        rare_lists AS (
-            SELECT party_id, list_sort(list(counterpart)) AS rare_counterparts
-            FROM rare_listed GROUP BY party_id
-        ),
-        lists AS (
-            SELECT party_id, list_sort(list(counterpart)) AS counterparts,
-                   coalesce(any_value(r.rare_counterparts), []) AS rare_counterparts
-            FROM listed LEFT JOIN rare_lists r USING (party_id) GROUP BY party_id
+            GROUP BY party_id
+        ),"""
+        rare_list = "r.rare_counterparts"
+        rare_join = " LEFT JOIN rare_lists r USING (party_id)"
+    return f"""
+        WITH pairs AS (
+            SELECT {kind.id_column} AS party_id, {kind.counterpart_column} AS counterpart,
+                   sum(payments) AS payments, min(first_day) AS first_day,
+                   max(last_day) AS last_day
+            FROM {summary} GROUP BY 1, 2
         ),
         days AS (
             SELECT party_id, count(*) AS counterpart_count, min(first_day) AS first_day,
                    max(last_day) AS last_day
             FROM pairs GROUP BY 1
+        ),
+        spread AS (SELECT counterpart, count(*) AS parties FROM pairs GROUP BY counterpart),{rare}
+        lists AS (
+            SELECT party_id, {most_paid} AS counterparts
+            FROM pairs JOIN spread USING (counterpart)
+            WHERE parties <= {behaviour.max_counterpart_parties}
+            GROUP BY party_id
         )
-        SELECT party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day
-        FROM days LEFT JOIN lists USING (party_id)
+        SELECT party_id, counterparts, {rare_list} AS rare_counterparts, counterpart_count,
+               first_day, last_day
+        FROM days LEFT JOIN lists USING (party_id){rare_join}
     """
 
 
@@ -481,23 +483,39 @@ def party_records_sql(
     `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
     the behaviour, and the capped blocking keys."""
     cap, country_cap = config.max_block_size, config.max_country_block_size
-    city_keys = city_counts = city_count = city_join = ""
+    # Blocking keys too common to block on, per scope (the country; the city, for a kind
+    # with one): the columns the parties are counted by, and the most that may share a key.
+    scopes = {"country": ("country", country_cap)}
     if kind.city_column:  # a kind without city (senders) needs no count per city
-        city_keys = (
-            f", list_sort(list(token_key) FILTER (WHERE in_city <= {cap})) AS token_keys_city"
-        )
-        city_counts = """
-        in_city AS (
-            SELECT country, city, token_key, count(*) AS parties FROM exploded GROUP BY ALL
+        scopes["city"] = ("country, city", cap)
+    counts = "".join(
+        f"""
+        common_in_{scope} AS (
+            SELECT {keys}, token_key FROM exploded GROUP BY ALL HAVING sum(bearers) > {limit}
         ),"""
-        city_count = ", ci.parties AS in_city"
-        city_join = """
-            JOIN in_city ci ON ci.country IS NOT DISTINCT FROM e.country
-                AND ci.city IS NOT DISTINCT FROM e.city AND ci.token_key = e.token_key"""
+        for scope, (keys, limit) in scopes.items()
+    )
+    too_common = " UNION ALL ".join(
+        f"SELECT e.identity, '{scope}' AS scope, e.token_key FROM exploded e "
+        f"JOIN common_in_{scope} c ON c.token_key = e.token_key AND "
+        + " AND ".join(f"c.{key} IS NOT DISTINCT FROM e.{key}" for key in keys.split(", "))
+        for scope, (keys, _) in scopes.items()
+    )
+    dropped = ", ".join(
+        f"list(token_key) FILTER (WHERE scope = '{scope}') AS {scope}_dropped" for scope in scopes
+    )
+    # An identity's keys less the dropped ones, sorted; none left (or none at all): NULL.
+    key_lists = ",".join(
+        f"""
+                   nullif(list_sort(list_filter(keyed.token_keys,
+                       lambda k: NOT list_contains(coalesce(d.{scope}_dropped, []), k))), [])
+                       AS token_keys_{scope}"""
+        for scope in scopes
+    )
     records = f"""
         WITH
         -- The name's columns depend on the name alone: worked out once per distinct name
-        -- (many parties share one), then joined to each party.
+        -- (many parties share one).
         tokenised AS (
             SELECT name, {name_tokens_sql("name", config)} AS tokens
             FROM (SELECT DISTINCT name FROM {parties})
@@ -518,44 +536,54 @@ def party_records_sql(
                    list_distinct(list_transform(core, lambda t: t || ' ' || initials)) AS token_keys
             FROM spelled
         ),
+        -- The rest of a record but the behaviour depends on the name, country and city
+        -- alone: worked out once per such identity (at 10M payments 335,000 for 574,000
+        -- beneficiaries, 148,000 for 620,000 senders), each counting for its bearers, then
+        -- joined to each party.
+        identities AS (
+            SELECT row_number() OVER () AS identity, *
+            FROM (SELECT name, country AS given_country, city AS given_city,
+                         count(*) AS bearers
+                  FROM {parties} GROUP BY ALL)
+        ),
         keyed AS (
-            SELECT p.party_id, upper(trim(p.country)) AS country,
-                   {_place_sql("p.city")} AS city, n.tokens, p.reporter,
-                   n.* EXCLUDE (name, tokens)
-            FROM {parties} p JOIN named n ON n.name IS NOT DISTINCT FROM p.name
+            SELECT i.identity, i.name, i.given_country, i.given_city, i.bearers,
+                   upper(trim(i.given_country)) AS country, {_place_sql("i.given_city")} AS city,
+                   n.* EXCLUDE (name)
+            FROM identities i JOIN named n ON n.name IS NOT DISTINCT FROM i.name
         ),
         exploded AS MATERIALIZED (
-            SELECT party_id, country, city, unnest(token_keys) AS token_key FROM keyed
+            SELECT identity, bearers, country, city, unnest(token_keys) AS token_key FROM keyed
         ),
-        -- How many parties share each key: counted per key, then joined back to each
-        -- party (cheaper than a window over the exploded keys).
-        in_country AS (
-            SELECT country, token_key, count(*) AS parties FROM exploded GROUP BY ALL
-        ),{city_counts}
-        counted AS (
-            SELECT e.party_id, e.token_key, co.parties AS in_country{city_count}
-            FROM exploded e
-            JOIN in_country co ON co.country IS NOT DISTINCT FROM e.country
-                AND co.token_key = e.token_key{city_join}
+        -- The keys shared by too many parties (few are): counted per key, then found
+        -- in each identity's keys.{counts}
+        too_common AS ({too_common}),
+        dropped AS (SELECT identity, {dropped} FROM too_common GROUP BY identity),
+        cores AS (
+            SELECT country, name_core, sum(bearers) AS parties FROM keyed GROUP BY ALL
         ),
-        capped AS (
-            SELECT party_id,
-                   list_sort(list(token_key) FILTER (WHERE in_country <= {country_cap}))
-                       AS token_keys_country{city_keys}
-            FROM counted GROUP BY party_id
-        ),
-        cores AS (SELECT country, name_core, count(*) AS parties FROM keyed GROUP BY ALL)
-        SELECT keyed.* EXCLUDE (token_keys), capped.* EXCLUDE (party_id),
-               keyed.country || ' ' || keyed.name_sorted AS name_in_country,
-               keyed.country || ' ' || keyed.city AS city_in_country,
-               CASE WHEN cores.parties <= {cap} THEN keyed.name_core END AS core_key,
-               keyed.country || ' ' || keyed.name_core AS namesake_key,
+        identified AS (
+            SELECT keyed.name, keyed.given_country, keyed.given_city, keyed.country,
+                   keyed.city, keyed.tokens, keyed.name_sorted, keyed.core, keyed.initials,
+                   keyed.initial_set, keyed.surname_guess, keyed.name_core,
+                   {key_lists},
+                   keyed.country || ' ' || keyed.name_sorted AS name_in_country,
+                   keyed.country || ' ' || keyed.city AS city_in_country,
+                   CASE WHEN cores.parties <= {cap} THEN keyed.name_core END AS core_key,
+                   keyed.country || ' ' || keyed.name_core AS namesake_key
+            FROM keyed LEFT JOIN dropped d USING (identity)
+            JOIN cores ON cores.country IS NOT DISTINCT FROM keyed.country
+                AND cores.name_core IS NOT DISTINCT FROM keyed.name_core
+        )
+        SELECT p.party_id, i.country, i.city, i.tokens, p.reporter,
+               i.* EXCLUDE (name, given_country, given_city, country, city, tokens),
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
                coalesce(b.rare_counterparts, []) AS rare_counterparts,
                b.counterpart_count, b.first_day, b.last_day
-        FROM keyed LEFT JOIN capped USING (party_id)
-        JOIN cores ON cores.country IS NOT DISTINCT FROM keyed.country
-            AND cores.name_core IS NOT DISTINCT FROM keyed.name_core
+        FROM {parties} p
+        JOIN identified i ON i.name IS NOT DISTINCT FROM p.name
+            AND i.given_country IS NOT DISTINCT FROM p.country
+            AND i.given_city IS NOT DISTINCT FROM p.city
         LEFT JOIN {behaviour} b USING (party_id)
         ORDER BY party_id
     """
@@ -631,13 +659,15 @@ def frequency_sql(records: str, column: str) -> str:
             FROM spectrum a LEFT JOIN spectrum b ON b.seen = a.seen + 1
             WHERE a.names >= {GOOD_TURING_NAMES}
         ),
-        words AS (  -- an initial ("j") stands for any word with that first letter ("#j")
-            SELECT country, word, count(*) / any_value(parties) AS share
-            FROM (  -- each word once per party ("Maria Mendoza": "#m" once)
-                SELECT country, unnest(list_distinct(list_concat(
+        -- An initial ("j") stands for any word with that first letter ("#j"). Each word
+        -- once per party ("Maria Mendoza": "#m" once), counted per name for all who bear it
+        -- (the parties of one name have its words; those without one have no words).
+        words AS (
+            SELECT country, word, sum(seen) / any_value(parties) AS share
+            FROM (
+                SELECT country, seen, parties, unnest(list_distinct(list_concat(
                     tokens, list_transform(tokens, lambda t: '#' || left(t, 1))))) AS word
-                FROM {records})
-            JOIN sizes USING (country)
+                FROM names)
             GROUP BY country, word
         ),
         products AS (
@@ -755,6 +785,12 @@ PAIR_COLUMNS = (
 )
 
 
+def _columns_read(comparison: Comparison) -> tuple[str, ...]:
+    """The PAIR_COLUMNS a comparison's SQL reads (as `_l` / `_r`)."""
+    sql = " ".join([comparison.null_sql, *(level.sql for level in comparison.levels)])
+    return tuple(c for c in PAIR_COLUMNS if re.search(rf"\b{c}_[lr]\b", sql))
+
+
 def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = None) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
     the behavioural comparisons: (comparison, level, share, pairs compared). At most
@@ -763,50 +799,89 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
     `reporters` (FIU mode: a relation of party_id, reporter) pairs namesakes only within one
     reporter: across reporters most namesakes are one customer of two institutions, the
     very pairs to find, and counting their payees in common as what namesakes share would
-    turn that evidence against them."""
+    turn that evidence against them.
+
+    Every level of the counterparts comparison but the last needs a counterpart in common
+    (as the pruned scoring holds), and most namesakes share none: only the pairs that share
+    one are found (through their counterparts) and compared level by level; the others
+    are counted, into the last level. The other comparisons read a few numbers of every
+    pair (timing: the first and last days), joined without the name and list columns."""
     reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
     join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
-    # Only names borne by more than NAMESAKES_PER_NAME parties need the draw (a sort within
-    # each name); a name borne by one party has no pair.
-    party = (
-        f"SELECT {', '.join(f'c.{c}' for c in PAIR_COLUMNS)}, c.namesake_key, "
-        f"{reporter} AS namesake_reporter FROM {records} c{join} JOIN bearers b "
-        "ON b.namesake_key = c.namesake_key"
-    )
+    # Only names borne by more than NAMESAKES_PER_NAME parties need the draw (a sort of
+    # their ids within each name); a name borne by one party has no pair.
+    party_columns = ", ".join(f"c.{c}" for c in PAIR_COLUMNS)
+    drawn_columns = f"{party_columns}, c.namesake_key, {reporter} AS namesake_reporter"
     drawn = (
-        f"{party} WHERE b.parties <= {NAMESAKES_PER_NAME} UNION ALL "
-        f"{party} WHERE b.parties > {NAMESAKES_PER_NAME} QUALIFY row_number() "
+        f"SELECT {drawn_columns} FROM {records} c{join} JOIN bearers b "
+        f"ON b.namesake_key = c.namesake_key WHERE b.parties <= {NAMESAKES_PER_NAME} "
+        f"UNION ALL SELECT {drawn_columns} FROM {records} c{join} "
+        "WHERE c.party_id IN (SELECT party_id FROM drawn_from_common_names)"
+    )
+    drawn_from_common_names = (
+        f"SELECT c.party_id FROM {records} c JOIN bearers b ON b.namesake_key = c.namesake_key "
+        f"WHERE b.parties > {NAMESAKES_PER_NAME} QUALIFY row_number() "
         f"OVER (PARTITION BY c.namesake_key ORDER BY hash(c.party_id), c.party_id) "
         f"<= {NAMESAKES_PER_NAME}"
     )
-    columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
-    selects = []
+    namesakes = (
+        "l.namesake_key = r.namesake_key AND l.party_id < r.party_id "
+        "AND l.namesake_reporter IS NOT DISTINCT FROM r.namesake_reporter"
+    )
+    counts = []
     for comparison in comparisons_for(kind):
         if not comparison.behavioural:
             continue
+        last = comparison.levels[-1].key
         cases = " ".join(f"WHEN {level.sql} THEN '{level.key}'" for level in comparison.levels[:-1])
         if comparison.name == kind.counterparts:
-            # Every level but the last needs a counterpart in common (as the pruned scoring
-            # holds): most namesakes share none, and need not be tried level by level.
-            last = comparison.levels[-1].key
-            cases = f"WHEN NOT list_has_any(counterparts_l, counterparts_r) THEN '{last}' {cases}"
-        selects.append(
-            f"SELECT '{comparison.name}' AS comparison, "
-            f"CASE {cases} ELSE '{comparison.levels[-1].key}' END AS level, "
-            f"count(*) / sum(count(*)) OVER () AS share, sum(count(*)) OVER () AS pairs "
-            f"FROM pairs WHERE NOT ({comparison.null_sql}) GROUP BY level"
+            pairs = "sharing_pairs"
+            # The namesake pairs whose counterparts are both known and share none.
+            counts.append(
+                f"SELECT '{comparison.name}', '{last}', "
+                "(SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM ("
+                "SELECT count(*) AS n FROM drawn WHERE counterparts IS NOT NULL "
+                "GROUP BY namesake_key, namesake_reporter)) "
+                f"- (SELECT count(*) FROM sharing_pairs WHERE NOT ({comparison.null_sql}))"
+            )
+        else:
+            columns = _columns_read(comparison)
+            pairs = (
+                "(SELECT "
+                + ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
+                + f" FROM drawn l JOIN drawn r ON {namesakes})"
+            )
+        counts.append(
+            f"SELECT '{comparison.name}', CASE {cases} ELSE '{last}' END, count(*) "
+            f"FROM {pairs} WHERE NOT ({comparison.null_sql}) GROUP BY 2"
         )
+    pair_columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
     return f"""
         WITH bearers AS (
             SELECT namesake_key, count(*) AS parties FROM {records}
             WHERE namesake_key IS NOT NULL GROUP BY namesake_key HAVING count(*) >= 2
         ),
-        drawn AS ({drawn}),
-        pairs AS (
-            SELECT {columns} FROM drawn l JOIN drawn r
-            ON l.namesake_key = r.namesake_key AND l.party_id < r.party_id
-                AND l.namesake_reporter IS NOT DISTINCT FROM r.namesake_reporter
+        drawn_from_common_names AS ({drawn_from_common_names}),
+        drawn AS MATERIALIZED ({drawn}),
+        listed AS (
+            SELECT party_id, namesake_key, namesake_reporter, unnest(counterparts) AS counterpart
+            FROM drawn
+        ),
+        sharing AS (
+            SELECT DISTINCT l.party_id AS left_id, r.party_id AS right_id
+            FROM listed l JOIN listed r ON l.counterpart = r.counterpart AND {namesakes}
+        ),
+        sharing_pairs AS (
+            SELECT {pair_columns}
+            FROM sharing s JOIN drawn l ON l.party_id = s.left_id
+            JOIN drawn r ON r.party_id = s.right_id
+        ),
+        counts (comparison, level, n) AS ({" UNION ALL ".join(counts)}),
+        levels AS (
+            SELECT comparison, level, sum(n) AS n FROM counts GROUP BY ALL HAVING sum(n) > 0
         )
-        {" UNION ALL ".join(selects)}
+        SELECT comparison, level, n / sum(n) OVER (PARTITION BY comparison) AS share,
+               sum(n) OVER (PARTITION BY comparison) AS pairs
+        FROM levels
         ORDER BY ALL
     """
