@@ -49,7 +49,7 @@ def test_pruned_scoring_links_exactly_what_scoring_every_pair_links(
     pruned = population.con.execute(LINKS).fetchall()
     entities = population.con.execute(ENTITIES).fetchall()
     # No bound: Splink scores every blocked pair, as before the two passes.
-    monkeypatch.setattr(resolution_scoring, "behaviour_bound", lambda *_: None)
+    monkeypatch.setattr(resolution_scoring, "behaviour_bound", lambda *_, **__: None)
     resolve_entities(population)
     full = population.con.execute(LINKS).fetchall()
     assert len(pruned) == len(full) > 10

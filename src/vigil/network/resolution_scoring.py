@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 # few dozen floating-point weights: a pair this close to the threshold is scored in full.
 BOUND_MARGIN = 1e-6
 GAMMA = "__level__"  # a placeholder for the comparison's level in Splink's adjustment SQL
+PARTY_KEY = "party_key"  # the integer by which Splink tells the parties apart
 
 
 def predict(
@@ -59,22 +60,34 @@ def predict(
 ) -> SplinkDataFrame:
     """Splink's predictions at `config.threshold` for the kind's blocked pairs: the same
     table `linker.inference.predict` gives, computed in the two passes of the module's
-    docstring."""
-    linker = linker_for(frame, kind, config, model, frequencies)
-    behaviour = behaviour_bound(kind, config, model)
-    if behaviour is None:
-        return _full(linker, config)
+    docstring.
+
+    Splink blocks, bounds and scores the parties by an integer key (PARTY_KEY, numbered
+    in party_id order, so each pair keeps its sides): millions of blocked pairs join and
+    deduplicate faster on integers than on text ids, which come back for the predicted
+    pairs alone."""
+    keyed = f"{kind.kind}_keyed_records"
+    cursor.execute(
+        f"CREATE OR REPLACE TABLE {keyed} AS SELECT CAST(row_number() OVER "
+        f"(ORDER BY party_id) AS INTEGER) AS {PARTY_KEY}, * FROM {frame.physical_name}"
+    )
+    keyed_frame = db_api.register(keyed, table_name=keyed)
+    linker = linker_for(keyed_frame, kind, config, model, frequencies, unique_id=PARTY_KEY)
+    unshared_bound = behaviour_bound(kind, config, model)
+    shared_bound = behaviour_bound(kind, config, model, sharing=True)
+    if unshared_bound is None or shared_bound is None:
+        return _with_party_ids(cursor, db_api, _full(linker, config), kind, keyed)
     blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
     sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
-    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(frame.physical_name)}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(keyed)}")
     settings = linker._settings_obj  # the model exactly as Splink will score it
     behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
     identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
     bounds = [_comparison_bound_sql(c.comparison_levels) for c in identity]
     prior = prob_to_match_weight(settings._probability_two_random_records_match)
-    floor = _weight(config.threshold) - prior - behaviour - BOUND_MARGIN
-    record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {frame.physical_name}").fetchall()]
-    side = _side_sql(frame.physical_name, record_columns, frequencies, " ".join(bounds))
+    reach = _weight(config.threshold) - prior - BOUND_MARGIN
+    record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {keyed}").fetchall()]
+    side = _side_sql(keyed, record_columns, frequencies, " ".join(bounds))
     pair_keys = [c[0] for c in cursor.execute(f"SELECT * FROM {blocked} LIMIT 0").description]
     pair_columns = ", ".join(
         f"{side_name}.{column} AS {column}_{side_name}"
@@ -85,30 +98,55 @@ def predict(
         f"""
         CREATE OR REPLACE TABLE {candidates} AS
         WITH side AS MATERIALIZED ({side.sql}),
-        unshared AS (
-            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns}
-            FROM {blocked} b ANTI JOIN {sharing} s ON {_same_pair("b", "s")}
-            JOIN side l ON l.party_id = b.join_key_l
-            JOIN side r ON r.party_id = b.join_key_r
+        paired AS (
+            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns},
+                   s.left_id IS NOT NULL AS shares_counterpart
+            FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
+            JOIN side l ON l.{PARTY_KEY} = b.join_key_l
+            JOIN side r ON r.{PARTY_KEY} = b.join_key_r
         )
-        SELECT b.* FROM {blocked} b SEMI JOIN {sharing} s ON {_same_pair("b", "s")}
-        UNION ALL
-        SELECT {", ".join(pair_keys)} FROM unshared
-        WHERE {" + ".join(f"({bound})" for bound in bounds)} >= {floor!r}
+        SELECT {", ".join(pair_keys)} FROM paired
+        WHERE {" + ".join(f"({bound})" for bound in bounds)} + CASE WHEN shares_counterpart
+            THEN {shared_bound!r} ELSE {unshared_bound!r} END >= {reach!r}
         """
     )
     linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(candidates, table_name=candidates)
     )
-    predictions = _full(linker, config)
+    predictions = _with_party_ids(cursor, db_api, _full(linker, config), kind, keyed)
     for table in (sharing, candidates):
         cursor.execute(f"DROP TABLE {table}")
     return predictions
 
 
+def _with_party_ids(
+    cursor: duckdb.DuckDBPyConnection,
+    db_api: DuckDBAPI,
+    predictions: SplinkDataFrame,
+    kind: PartyKind,
+    keyed: str,
+) -> SplinkDataFrame:
+    """Splink's predictions with the parties' ids (party_id_l, party_id_r) in place of
+    their integer keys; the keyed records dropped."""
+    table = f"{kind.kind}_predictions"
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT l.party_id AS party_id_l, r.party_id AS party_id_r,
+               p.* EXCLUDE ({PARTY_KEY}_l, {PARTY_KEY}_r)
+        FROM {predictions.physical_name} p
+        JOIN {keyed} l ON l.{PARTY_KEY} = p.{PARTY_KEY}_l
+        JOIN {keyed} r ON r.{PARTY_KEY} = p.{PARTY_KEY}_r
+        """
+    )
+    predictions.drop_table_from_database_and_remove_from_cache()
+    cursor.execute(f"DROP TABLE {keyed}")
+    return db_api.register(table, table_name=table)
+
+
 @dataclass(frozen=True)
 class _Side:
-    sql: str  # one row per party: party_id and the columns the bounds read
+    sql: str  # one row per party: its key and the columns the bounds read
     columns: tuple[str, ...]
 
 
@@ -127,8 +165,8 @@ def _side_sql(
             )
             selected.append(f"{alias}.tf_{column}")
     names = [f"tf_{column}" for column in frequencies if f"tf_{column}" in read]
-    record_columns = sorted(read.intersection(columns) - {"party_id"})
-    selected = ["p.party_id", *(f"p.{c}" for c in record_columns), *selected]
+    record_columns = sorted(read.intersection(columns) - {PARTY_KEY})
+    selected = [f"p.{PARTY_KEY}", *(f"p.{c}" for c in record_columns), *selected]
     sql = f"SELECT {', '.join(selected)} FROM {records} p{''.join(joins)}"
     return _Side(sql, (*record_columns, *names))
 
@@ -187,23 +225,26 @@ def _same_pair(blocked: str, sharing: str) -> str:
 
 
 def sharing_pairs_sql(records: str) -> str:
-    """Every pair of parties (left_id < right_id) with a distinctive counterpart in common:
-    a join on the counterparts, each shared by at most `behaviour.max_counterpart_parties`
-    parties, so bounded like the blocking rule on them."""
-    exploded = f"SELECT party_id, unnest(counterparts) AS counterpart FROM {records}"
+    """Every pair of parties (their keys, left_id < right_id) with a distinctive
+    counterpart in common: a join on the counterparts, each shared by at most
+    `behaviour.max_counterpart_parties` parties, so bounded like the blocking rule on them."""
+    exploded = f"SELECT {PARTY_KEY}, unnest(counterparts) AS counterpart FROM {records}"
     return f"""
         WITH exploded AS ({exploded})
-        SELECT DISTINCT l.party_id AS left_id, r.party_id AS right_id
+        SELECT DISTINCT l.{PARTY_KEY} AS left_id, r.{PARTY_KEY} AS right_id
         FROM exploded l JOIN exploded r
-            ON l.counterpart = r.counterpart AND l.party_id < r.party_id
+            ON l.counterpart = r.counterpart AND l.{PARTY_KEY} < r.{PARTY_KEY}
     """
 
 
-def behaviour_bound(kind: PartyKind, config: ResolutionConfig, model: Model) -> float | None:
-    """The most match weight the behavioural comparisons can add to a pair without a
-    distinctive counterpart in common: the counterparts comparison's last level ("none in
-    common") or its null level (0), and every level of the others (null included). None
-    where a behavioural level is weighed by term frequency (no fixed bound)."""
+def behaviour_bound(
+    kind: PartyKind, config: ResolutionConfig, model: Model, *, sharing: bool = False
+) -> float | None:
+    """The most match weight the behavioural comparisons can add to a pair: every level of
+    each (null included, 0), but for a pair without a distinctive counterpart in common
+    (not `sharing`) the counterparts comparison's last level ("none in common") or its
+    null level. None where a behavioural level is weighed by term frequency (no fixed
+    bound)."""
     comparisons = comparisons_for(kind)
     behavioural = {c.name for c in comparisons if c.behavioural}
     bound = 0.0
@@ -214,7 +255,7 @@ def behaviour_bound(kind: PartyKind, config: ResolutionConfig, model: Model) -> 
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         if any(lv.get("tf_adjustment_column") for lv in levels):
             return None
-        if name == kind.counterparts:
+        if name == kind.counterparts and not sharing:
             levels = levels[-1:]  # no counterpart in common: only the last level
         bound += max(0.0, *(_level_weight(lv) for lv in levels))
     return bound
