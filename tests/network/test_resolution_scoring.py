@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from splink.backends.duckdb import DuckDBAPI
 
 from tests.network.test_resolution import _workspace, population_rows
 from vigil.network import resolution_scoring
@@ -116,3 +117,42 @@ def test_the_behaviour_bound_is_the_best_a_pair_sharing_no_one_can_get() -> None
     expected = max(0.0, math.log2(none)) + max(0.0, math.log2(churn), math.log2(other))
     assert bound == pytest.approx(expected)
     assert bound == pytest.approx(math.log2(5.0))
+
+
+def test_predictions_keep_each_side_whatever_order_the_records_are_stored_in(
+    tmp_path: Path,
+) -> None:
+    """Splink compares the parties by their row in the records; stored the other way
+    round, a pair still comes out with the smaller id on the left and each side's own
+    figures beside it (the explanation reads them: "2 of 3 and 4 distinctive payers")."""
+    con = duckdb.connect(str(tmp_path / "sides.duckdb"))
+    con.execute(
+        "CREATE TABLE names AS SELECT * FROM (VALUES "
+        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Bank A'), "
+        "('B', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Remit B')) "
+        "t(party_id, name, country, city, reporter)"
+    )
+    con.execute(
+        "CREATE TABLE behaviour AS SELECT * FROM (VALUES "
+        "('A', ['S1', 'S2', 'S3'], ['S1'], 3, 19000, 19100), "
+        "('B', ['S1', 'S2', 'S4', 'S5'], ['S1'], 4, 19090, 19300)) "
+        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)"
+    )
+    config = load_resolution_config(None)
+    records = party_records_sql(BENEFICIARY, "names", "behaviour", config)
+    found = {}
+    for order in ("ASC", "DESC"):
+        table = f"records_{order.lower()}"
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM ({records}) ORDER BY party_id {order}")
+        db_api = DuckDBAPI(con)
+        frame = db_api.register(table, table_name=f"{table}_input")
+        predictions = resolution_scoring.predict(
+            con, db_api, frame, BENEFICIARY, config, prior_model(config, 2), {}
+        )
+        found[order] = con.execute(
+            "SELECT party_id_l, party_id_r, len(counterparts_l), len(counterparts_r), "
+            f"first_day_l, match_weight FROM {predictions.physical_name}"
+        ).fetchall()
+    assert found["ASC"] == [("A", "B", 3, 4, 19000, pytest.approx(found["ASC"][0][5]))]
+    assert found["DESC"] == found["ASC"]
+    con.close()

@@ -62,14 +62,14 @@ def predict(
     table `linker.inference.predict` gives, computed in the two passes of the module's
     docstring.
 
-    Splink blocks, bounds and scores the parties by an integer key (PARTY_KEY, numbered
-    in party_id order, so each pair keeps its sides): millions of blocked pairs join and
-    deduplicate faster on integers than on text ids, which come back for the predicted
-    pairs alone."""
+    Splink blocks, bounds and scores the parties by an integer key (PARTY_KEY, the
+    record's row id, which costs no copy of the records): millions of blocked pairs join
+    and deduplicate faster on integers than on text ids, which come back for the
+    predicted pairs alone."""
     keyed = f"{kind.kind}_keyed_records"
     cursor.execute(
-        f"CREATE OR REPLACE TABLE {keyed} AS SELECT CAST(row_number() OVER "
-        f"(ORDER BY party_id) AS INTEGER) AS {PARTY_KEY}, * FROM {frame.physical_name}"
+        f"CREATE OR REPLACE VIEW {keyed} AS "
+        f"SELECT rowid AS {PARTY_KEY}, * FROM {frame.physical_name}"
     )
     keyed_frame = db_api.register(keyed, table_name=keyed)
     linker = linker_for(keyed_frame, kind, config, model, frequencies, unique_id=PARTY_KEY)
@@ -127,20 +127,36 @@ def _with_party_ids(
     keyed: str,
 ) -> SplinkDataFrame:
     """Splink's predictions with the parties' ids (party_id_l, party_id_r) in place of
-    their integer keys; the keyed records dropped."""
+    their keys, the smaller id on the left as Splink puts it when it compares by id:
+    where the keys run the other way, each pair of `_l` / `_r` columns is swapped (every
+    comparison is symmetric, so only the sides change)."""
+    columns = [c[0] for c in cursor.execute(f"DESCRIBE {predictions.physical_name}").fetchall()]
+    sided = [c[:-2] for c in columns if c.endswith("_l") and f"{c[:-2]}_r" in columns]
+    sided.remove(PARTY_KEY)
+    swapped = "l.party_id > r.party_id"
+    selected = ["least(l.party_id, r.party_id) AS party_id_l"]
+    selected.append("greatest(l.party_id, r.party_id) AS party_id_r")
+    for column in columns:
+        name, side = column[:-2], column[-2:]
+        if name == PARTY_KEY:
+            continue
+        if name in sided:
+            other = f"{name}_r" if side == "_l" else f"{name}_l"
+            selected.append(f"CASE WHEN {swapped} THEN p.{other} ELSE p.{column} END AS {column}")
+        else:
+            selected.append(f"p.{column}")
     table = f"{kind.kind}_predictions"
     cursor.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
-        SELECT l.party_id AS party_id_l, r.party_id AS party_id_r,
-               p.* EXCLUDE ({PARTY_KEY}_l, {PARTY_KEY}_r)
+        SELECT {", ".join(selected)}
         FROM {predictions.physical_name} p
         JOIN {keyed} l ON l.{PARTY_KEY} = p.{PARTY_KEY}_l
         JOIN {keyed} r ON r.{PARTY_KEY} = p.{PARTY_KEY}_r
         """
     )
     predictions.drop_table_from_database_and_remove_from_cache()
-    cursor.execute(f"DROP TABLE {keyed}")
+    cursor.execute(f"DROP VIEW {keyed}")
     return db_api.register(table, table_name=table)
 
 
