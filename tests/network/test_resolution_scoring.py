@@ -156,3 +156,44 @@ def test_predictions_keep_each_side_whatever_order_the_records_are_stored_in(
     assert found["ASC"] == [("A", "B", 3, 4, 19000, pytest.approx(found["ASC"][0][5]))]
     assert found["DESC"] == found["ASC"]
     con.close()
+
+
+@pytest.mark.parametrize("kind", [BENEFICIARY, SENDER], ids=lambda k: k.kind)
+def test_payers_in_common_under_unlike_names_reach_only_the_levels_that_allow_them(
+    kind: PartyKind, tmp_path: Path
+) -> None:
+    """The bound of a pair sharing counterparts under names not alike leaves out the levels
+    that ask for names alike: every level but "in common, under names that differ" and
+    "none in common" asks, and none of them holds for Maria Santos and Jose Reyes, who
+    share all their (rare) counterparts and stop and start in turn."""
+    con = duckdb.connect(str(tmp_path / "unlike.duckdb"))
+    con.execute(
+        "CREATE TABLE names AS SELECT * FROM (VALUES "
+        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Bank A'), "
+        "('B', 'Jose Reyes', 'PH', 'Cebu City', 'Remit B')) "
+        "t(party_id, name, country, city, reporter)"
+    )
+    con.execute(
+        "CREATE TABLE behaviour AS SELECT * FROM (VALUES "
+        "('A', ['S1', 'S2', 'S3'], ['S1', 'S2', 'S3'], 3, 19000, 19100), "
+        "('B', ['S1', 'S2', 'S3'], ['S1', 'S2', 'S3'], 3, 19090, 19300)) "
+        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)"
+    )
+    config = load_resolution_config(None)
+    con.execute(f"CREATE TABLE records AS {party_records_sql(kind, 'names', 'behaviour', config)}")
+    columns = [c[0] for c in con.execute("DESCRIBE records").fetchall()]
+    pairs = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
+    con.execute(
+        f"CREATE TABLE pair AS SELECT {pairs} FROM records l JOIN records r "
+        "ON l.party_id = 'A' AND r.party_id = 'B'"
+    )
+    levels = counterparts_comparison(kind).levels
+    asking = [lv.key for lv in levels if resolution_scoring._asks_for_alike_names(lv.sql)]
+    assert asking == [lv.key for lv in levels if lv.key not in ("unlike_names", "none")]
+    assert con.execute(f"SELECT {resolution_scoring.ALIKE_NAMES} FROM pair").fetchall() == [
+        (False,)
+    ]
+    for level in levels[:-1]:  # the last, "none in common", is ELSE
+        held = con.execute(f"SELECT {level.sql} FROM pair").fetchall()[0][0]
+        assert bool(held) == (level.key == "unlike_names"), level.key
+    con.close()

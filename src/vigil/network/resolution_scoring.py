@@ -8,16 +8,19 @@ and a pair without a distinctive counterpart in common always falls in the count
 comparison's last level ("no payer in common") or its null level. So the pairs are scored
 in two passes, with the model's own weights throughout:
 
-1. Pairs without a distinctive counterpart in common (found by a join on the counterparts,
-   not per pair) are kept only where their best possible weight reaches the threshold:
-   the prior; for each identity comparison (name, city, country) its weight where the
-   pair is at its null or first level, else the greatest weight of its other levels, with
-   the pair's term-frequency adjustment (Splink's weights and adjustment SQL); for the
-   behavioural comparisons the most they could add to such a pair (the counterparts' last
-   level or null; timing's best level). The bound never undercounts, so no pair that
-   would link is dropped.
-2. The kept pairs and every pair with a counterpart in common are scored by Splink's full
-   model, exactly as before: the links, their probabilities and explanations are Splink's.
+1. Each pair is kept only where its best possible weight reaches the threshold: the
+   prior; for each identity comparison (name, city, country) its weight where the pair is
+   at its null or first level, else the greatest weight of its other levels, with the
+   pair's term-frequency adjustment (Splink's weights and adjustment SQL); for the
+   behavioural comparisons the most they could add to such a pair. That depends on what
+   the pair shares (found by a join on the counterparts, not per pair): sharing no
+   distinctive counterpart, the counterparts' last level or null; sharing one, the
+   levels open to any names ("in common, under names that differ") or, only for a pair
+   that needs more to reach the threshold and whose names are alike (ALIKE_NAMES, worked
+   out for those pairs alone), every level; timing's best level. The bound never
+   undercounts, so no pair that would link is dropped.
+2. The kept pairs are scored by Splink's full model, exactly as before: the links, their
+   probabilities and explanations are Splink's.
 
 Where the bound cannot be taken (a behavioural level weighed by term frequency), every
 blocked pair is scored by the full model.
@@ -28,12 +31,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from splink.internals.misc import prob_to_match_weight
 
 from vigil.network.resolution_config import ResolutionConfig
-from vigil.network.resolution_model import PartyKind, comparison_dicts, comparisons_for
+from vigil.network.resolution_model import (
+    ALIKE_NAME_LEVELS,
+    NAME,
+    PartyKind,
+    comparison_dicts,
+    comparisons_for,
+)
 from vigil.network.resolution_training import Model, linker_for
 
 if TYPE_CHECKING:
@@ -47,6 +56,9 @@ if TYPE_CHECKING:
 BOUND_MARGIN = 1e-6
 GAMMA = "__level__"  # a placeholder for the comparison's level in Splink's adjustment SQL
 PARTY_KEY = "party_key"  # the integer by which Splink tells the parties apart
+# Names alike enough for counterparts in common to count: the condition the counterparts
+# levels ask for, as resolution_model writes it.
+ALIKE_NAMES = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
 
 
 def predict(
@@ -73,9 +85,13 @@ def predict(
     )
     keyed_frame = db_api.register(keyed, table_name=keyed)
     linker = linker_for(keyed_frame, kind, config, model, frequencies, unique_id=PARTY_KEY)
-    unshared_bound = behaviour_bound(kind, config, model)
-    shared_bound = behaviour_bound(kind, config, model, sharing=True)
-    if unshared_bound is None or shared_bound is None:
+    # The most the behavioural comparisons add to a pair sharing no counterpart, to one
+    # sharing a counterpart under names not alike, and to one sharing one under names alike.
+    apart, unlike, alike = (
+        behaviour_bound(kind, config, model, in_common=in_common)
+        for in_common in ("none", "unlike_names", "any")
+    )
+    if apart is None or unlike is None or alike is None:
         return _with_party_ids(cursor, db_api, _full(linker, config), kind, keyed)
     blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
     sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
@@ -88,26 +104,42 @@ def predict(
     reach = _weight(config.threshold) - prior - BOUND_MARGIN
     record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {keyed}").fetchall()]
     side = _side_sql(keyed, record_columns, frequencies, " ".join(bounds))
+    names = _side_sql(keyed, record_columns, {}, ALIKE_NAMES)
     pair_keys = [c[0] for c in cursor.execute(f"SELECT * FROM {blocked} LIMIT 0").description]
-    pair_columns = ", ".join(
-        f"{side_name}.{column} AS {column}_{side_name}"
-        for column in side.columns
-        for side_name in ("l", "r")
-    )
+    keys = ", ".join(pair_keys)
     cursor.execute(
         f"""
         CREATE OR REPLACE TABLE {candidates} AS
         WITH side AS MATERIALIZED ({side.sql}),
-        paired AS (
-            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns},
-                   s.left_id IS NOT NULL AS shares_counterpart
-            FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
-            JOIN side l ON l.{PARTY_KEY} = b.join_key_l
-            JOIN side r ON r.{PARTY_KEY} = b.join_key_r
+        bounded AS MATERIALIZED (
+            SELECT {keys}, shares_counterpart,
+                   {" + ".join(f"({bound})" for bound in bounds)} AS identity
+            FROM (
+                SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(side)},
+                       s.left_id IS NOT NULL AS shares_counterpart
+                FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
+                JOIN side l ON l.{PARTY_KEY} = b.join_key_l
+                JOIN side r ON r.{PARTY_KEY} = b.join_key_r
+            )
+        ),
+        -- Pairs that reach the threshold only with payers in common under names alike:
+        -- whether the names are alike is worked out for these alone.
+        if_alike AS (
+            SELECT {keys} FROM bounded
+            WHERE shares_counterpart AND identity + {unlike!r} < {reach!r}
+                AND identity + {alike!r} >= {reach!r}
         )
-        SELECT {", ".join(pair_keys)} FROM paired
-        WHERE {" + ".join(f"({bound})" for bound in bounds)} + CASE WHEN shares_counterpart
-            THEN {shared_bound!r} ELSE {unshared_bound!r} END >= {reach!r}
+        SELECT {keys} FROM bounded
+        WHERE identity + CASE WHEN shares_counterpart THEN {unlike!r} ELSE {apart!r} END
+            >= {reach!r}
+        UNION ALL
+        SELECT {keys} FROM (
+            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(names)}
+            FROM if_alike b
+            JOIN ({names.sql}) l ON l.{PARTY_KEY} = b.join_key_l
+            JOIN ({names.sql}) r ON r.{PARTY_KEY} = b.join_key_r
+        )
+        WHERE {ALIKE_NAMES}
         """
     )
     linker.table_management.register_blocked_pairs_for_predict(
@@ -117,6 +149,16 @@ def predict(
     for table in (sharing, candidates):
         cursor.execute(f"DROP TABLE {table}")
     return predictions
+
+
+def _pair_columns(side: _Side) -> str:
+    """The side's columns of both parties of a pair (`l` and `r`), as `column_l` and
+    `column_r`."""
+    return ", ".join(
+        f"{side_name}.{column} AS {column}_{side_name}"
+        for column in side.columns
+        for side_name in ("l", "r")
+    )
 
 
 def _with_party_ids(
@@ -254,12 +296,18 @@ def sharing_pairs_sql(records: str) -> str:
 
 
 def behaviour_bound(
-    kind: PartyKind, config: ResolutionConfig, model: Model, *, sharing: bool = False
+    kind: PartyKind,
+    config: ResolutionConfig,
+    model: Model,
+    *,
+    in_common: Literal["none", "unlike_names", "any"] = "none",
 ) -> float | None:
-    """The most match weight the behavioural comparisons can add to a pair: every level of
-    each (null included, 0), but for a pair without a distinctive counterpart in common
-    (not `sharing`) the counterparts comparison's last level ("none in common") or its
-    null level. None where a behavioural level is weighed by term frequency (no fixed
+    """The most match weight the behavioural comparisons can add to a pair: the best
+    level of each (its null level counts 0), where the counterparts comparison is held
+    to the levels a pair can reach with `in_common`: "none" (no distinctive counterpart in
+    common) its last level ("none in common"); "unlike_names" (counterparts in common,
+    names not alike: ALIKE_NAMES false) the levels that do not ask for names alike; "any"
+    every level. None where a behavioural level is weighed by term frequency (no fixed
     bound)."""
     comparisons = comparisons_for(kind)
     behavioural = {c.name for c in comparisons if c.behavioural}
@@ -271,10 +319,25 @@ def behaviour_bound(
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         if any(lv.get("tf_adjustment_column") for lv in levels):
             return None
-        if name == kind.counterparts and not sharing:
+        if name == kind.counterparts and in_common == "none":
             levels = levels[-1:]  # no counterpart in common: only the last level
+        elif name == kind.counterparts and in_common == "unlike_names":
+            levels = [lv for lv in levels if not _asks_for_alike_names(lv["sql_condition"])]
         bound += max(0.0, *(_level_weight(lv) for lv in levels))
     return bound
+
+
+def _asks_for_alike_names(condition: str) -> bool:
+    """Whether a level's condition holds only for names alike: ALIKE_NAMES is one of the
+    terms its top-level ANDs join (a condition with an OR outside parentheses is not
+    read, and so counts as not asking)."""
+    depth, top_level = 0, []
+    for char in condition:
+        depth += (char == "(") - (char == ")")
+        top_level.append(char if depth == 0 else " ")
+    if re.search(r"\bOR\b", "".join(top_level), re.IGNORECASE):
+        return False
+    return f"AND {ALIKE_NAMES}" in condition or condition.startswith(f"{ALIKE_NAMES} AND")
 
 
 def _level_weight(level: dict[str, Any]) -> float:
