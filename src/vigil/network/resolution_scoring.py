@@ -112,15 +112,19 @@ def predict(
         CREATE OR REPLACE TABLE {candidates} AS
         WITH side AS MATERIALIZED ({side.sql}),
         bounded AS MATERIALIZED (
-            SELECT {keys}, shares_counterpart,
-                   {" + ".join(f"({bound})" for bound in bounds)} AS identity
-            FROM (
-                SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(side)},
-                       s.left_id IS NOT NULL AS shares_counterpart
-                FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
-                JOIN side l ON l.{PARTY_KEY} = b.join_key_l
-                JOIN side r ON r.{PARTY_KEY} = b.join_key_r
+            SELECT * FROM (
+                SELECT {keys}, shares_counterpart,
+                       {" + ".join(f"({bound})" for bound in bounds)} AS identity
+                FROM (
+                    SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(side)},
+                           s.left_id IS NOT NULL AS shares_counterpart
+                    FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
+                    JOIN side l ON l.{PARTY_KEY} = b.join_key_l
+                    JOIN side r ON r.{PARTY_KEY} = b.join_key_r
+                )
             )
+            WHERE identity + CASE WHEN shares_counterpart THEN {alike!r} ELSE {apart!r} END
+                >= {reach!r}
         ),
         -- Pairs that reach the threshold only with payers in common under names alike:
         -- whether the names are alike is worked out for these alone.
