@@ -33,7 +33,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from splink.internals.blocking import (
+    ExplodingBlockingRule,
+    block_using_rules_sqls,
+    materialise_exploded_id_tables,
+)
 from splink.internals.misc import prob_to_match_weight
+from splink.internals.pipeline import CTEPipeline
+from splink.internals.vertically_concatenate import enqueue_df_concat
 
 from vigil.network.resolution_config import ResolutionConfig
 from vigil.network.resolution_model import (
@@ -93,7 +100,8 @@ def predict(
     )
     if apart is None or unlike is None or alike is None:
         return _with_party_ids(cursor, db_api, _full(linker, config), kind, keyed)
-    blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
+    blocked_pairs = _blocked_pairs_with_repeats(linker)
+    blocked = blocked_pairs.physical_name
     sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
     cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(keyed)}")
     settings = linker._settings_obj  # the model exactly as Splink will score it
@@ -133,19 +141,25 @@ def predict(
             WHERE shares_counterpart AND identity + {unlike!r} < {reach!r}
                 AND identity + {alike!r} >= {reach!r}
         )
-        SELECT {keys} FROM bounded
-        WHERE identity + CASE WHEN shares_counterpart THEN {unlike!r} ELSE {apart!r} END
-            >= {reach!r}
-        UNION ALL
-        SELECT {keys} FROM (
-            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(names)}
-            FROM if_alike b
-            JOIN ({names.sql}) l ON l.{PARTY_KEY} = b.join_key_l
-            JOIN ({names.sql}) r ON r.{PARTY_KEY} = b.join_key_r
+        -- A pair two rules block comes twice: once per pair among the few kept, with
+        -- the first rule's key (match_key), as Splink's blocking gives it.
+        SELECT min(match_key) AS match_key, join_key_l, join_key_r FROM (
+            SELECT {keys} FROM bounded
+            WHERE identity + CASE WHEN shares_counterpart THEN {unlike!r} ELSE {apart!r} END
+                >= {reach!r}
+            UNION ALL
+            SELECT {keys} FROM (
+                SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(names)}
+                FROM if_alike b
+                JOIN ({names.sql}) l ON l.{PARTY_KEY} = b.join_key_l
+                JOIN ({names.sql}) r ON r.{PARTY_KEY} = b.join_key_r
+            )
+            WHERE {ALIKE_NAMES}
         )
-        WHERE {ALIKE_NAMES}
+        GROUP BY join_key_l, join_key_r
         """
     )
+    blocked_pairs.drop_table_from_database_and_remove_from_cache()
     linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(candidates, table_name=candidates)
     )
@@ -153,6 +167,41 @@ def predict(
     for table in (sharing, candidates):
         cursor.execute(f"DROP TABLE {table}")
     return predictions
+
+
+def _blocked_pairs_with_repeats(linker: Linker) -> SplinkDataFrame:
+    """The pairs the linker's blocking rules yield (match_key, join_key_l, join_key_r),
+    with a pair that two rules yield listed twice: Splink's blocking for predict less its
+    last step, which groups millions of pairs to drop the few repeats (the first pass
+    drops them after its bound, among the pairs it keeps)."""
+    settings = linker._settings_obj
+    columns = settings.column_info_settings
+    rules = settings._blocking_rules_to_generate_predictions
+    materialise_exploded_id_tables(
+        link_type=settings._link_type,
+        blocking_rules=rules,
+        db_api=linker._db_api,
+        splink_df_dict=linker._input_tables_dict,
+        source_dataset_input_column=columns.source_dataset_input_column,
+        unique_id_input_column=columns.unique_id_input_column,
+    )
+    pipeline = CTEPipeline()
+    enqueue_df_concat(linker, pipeline)
+    sqls = block_using_rules_sqls(
+        input_tablename_l="__splink__df_concat",
+        input_tablename_r="__splink__df_concat",
+        blocking_rules=rules,
+        link_type=settings._link_type,
+        source_dataset_input_column=columns.source_dataset_input_column,
+        unique_id_input_column=columns.unique_id_input_column,
+    )
+    # Every rule's pairs, one after the other (without an exploding rule, already unique).
+    pipeline.enqueue_sql(sqls[0]["sql"], "__splink__blocked_id_pairs_with_repeats")
+    pairs = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    for rule in rules:
+        if isinstance(rule, ExplodingBlockingRule):
+            rule.drop_materialised_id_pairs_dataframe()
+    return pairs
 
 
 def _pair_columns(side: _Side) -> str:
