@@ -22,6 +22,10 @@ in two passes, with the model's own weights throughout:
 2. The kept pairs are scored by Splink's full model, exactly as before: the links, their
    probabilities and explanations are Splink's.
 
+Splink blocks and scores the parties by an integer key (the records' row id), not their
+text ids; the bound reads the blocked pairs before Splink makes them unique (a pair that
+two rules block comes twice), and makes unique only the few it keeps.
+
 Where the bound cannot be taken (a behavioural level weighed by term frequency), every
 blocked pair is scored by the full model.
 """
