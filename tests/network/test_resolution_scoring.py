@@ -7,18 +7,22 @@ and check the one fact about the comparisons the bound rests on.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from splink.backends.duckdb import DuckDBAPI
+from splink.internals.linker_components.training import LinkerTraining
 
 from tests.network.test_resolution import _workspace, population_rows
-from vigil.network import resolution_scoring
-from vigil.network.resolution import resolve_entities
-from vigil.network.resolution_config import load_resolution_config
+from vigil.network import resolution_scoring, resolution_training
+from vigil.network.resolution import META_MODELS, resolve_entities
+from vigil.network.resolution_config import DEFAULT_CONFIG, load_resolution_config
 from vigil.network.resolution_model import (
     BENEFICIARY,
     SENDER,
@@ -197,3 +201,62 @@ def test_payers_in_common_under_unlike_names_reach_only_the_levels_that_allow_th
         held = con.execute(f"SELECT {level.sql} FROM pair").fetchall()[0][0]
         assert bool(held) == (level.key == "unlike_names"), level.key
     con.close()
+
+
+def test_em_on_the_records_taken_out_first_learns_what_splink_sampling_learns(
+    population: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With few EM pairs allowed, Splink samples records by a hash of their id; training
+    on those records, taken out before the pass, learns the very model Splink's own
+    sampling over every record learns."""
+    config = tmp_path / "resolution.yaml"
+    config.write_text(
+        re.sub(r"(?m)^(\s*)em_max_pairs: .*$", r"\1em_max_pairs: 1000", DEFAULT_CONFIG.read_text())
+    )
+    sampled, probes = [], []
+    original = resolution_training._em_sample
+    threshold = resolution_training.resolve_em_sample_threshold
+
+    def noting(*args: object, **kwargs: object) -> object:
+        sample = original(*args, **kwargs)
+        sampled.append(sample is not args[0])
+        return sample
+
+    def probing(**kwargs: Any) -> object:
+        probes.append(kwargs["probe_proportion"])
+        return threshold(**kwargs)
+
+    monkeypatch.setattr(resolution_training, "_em_sample", noting)
+    monkeypatch.setattr(resolution_training, "resolve_em_sample_threshold", probing)
+    resolve_entities(population, config=config)
+    taken_out = _models(population)
+    assert any(sampled)  # the pass on names and cities sampled (the namesakes are few)
+    # Splink's own sampling over every record, with the same pair cap and probe.
+    monkeypatch.setattr(resolution_training, "_em_sample", lambda frame, *_, **__: frame)
+    em = LinkerTraining.estimate_parameters_using_expectation_maximisation
+    calls = iter(probes)
+
+    def splink_sampling(self: LinkerTraining, rule: object, **kwargs: Any) -> object:
+        kwargs.update(max_pairs=1000, record_sample_proportion=next(calls))
+        return em(self, rule, **kwargs)
+
+    monkeypatch.setattr(
+        LinkerTraining, "estimate_parameters_using_expectation_maximisation", splink_sampling
+    )
+    resolve_entities(population, config=config)
+    splinks = _models(population)
+    assert taken_out.keys() == splinks.keys()
+    for kind, model in taken_out.items():
+        assert model == pytest.approx(splinks[kind], abs=1e-12), kind
+
+
+def _models(ws: Workspace) -> dict[str, list[float]]:
+    """Each kind's kept model as numbers: the prior, then every level's m and u."""
+    kept = json.loads(ws.meta_get(META_MODELS))["models"]
+    return {
+        kind: [
+            model["probability_two_random_records_match"],
+            *(value or 0.0 for *_, m, u in model["levels"] for value in (m, u)),
+        ]
+        for kind, model in kept.items()
+    }
