@@ -8,16 +8,23 @@ and a pair without a distinctive counterpart in common always falls in the count
 comparison's last level ("no payer in common") or its null level. So the pairs are scored
 in two passes, with the model's own weights throughout:
 
-1. Pairs without a distinctive counterpart in common (found by a join on the counterparts,
-   not per pair) are kept only where their best possible weight reaches the threshold:
-   the prior; for each identity comparison (name, city, country) its weight where the
-   pair is at its null or first level, else the greatest weight of its other levels, with
-   the pair's term-frequency adjustment (Splink's weights and adjustment SQL); for the
-   behavioural comparisons the most they could add to such a pair (the counterparts' last
-   level or null; timing's best level). The bound never undercounts, so no pair that
-   would link is dropped.
-2. The kept pairs and every pair with a counterpart in common are scored by Splink's full
-   model, exactly as before: the links, their probabilities and explanations are Splink's.
+1. Each pair is kept only where its best possible weight reaches the threshold: the
+   prior; for each identity comparison (name, city, country) its weight where the pair is
+   at its null or first level, else the greatest weight of its other levels, with the
+   pair's term-frequency adjustment (Splink's weights and adjustment SQL); for the
+   behavioural comparisons the most they could add to such a pair. That depends on what
+   the pair shares (found by a join on the counterparts, not per pair): sharing no
+   distinctive counterpart, the counterparts' last level or null; sharing one, the
+   levels open to any names ("in common, under names that differ") or, only for a pair
+   that needs more to reach the threshold and whose names are alike (ALIKE_NAMES, worked
+   out for those pairs alone), every level; timing's best level. The bound never
+   undercounts, so no pair that would link is dropped.
+2. The kept pairs are scored by Splink's full model, exactly as before: the links, their
+   probabilities and explanations are Splink's.
+
+Splink blocks and scores the parties by an integer key (the records' row id), not their
+text ids; the bound reads the blocked pairs before Splink makes them unique (a pair that
+two rules block comes twice), and makes unique only the few it keeps.
 
 Where the bound cannot be taken (a behavioural level weighed by term frequency), every
 blocked pair is scored by the full model.
@@ -28,12 +35,25 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from splink.internals.blocking import (
+    ExplodingBlockingRule,
+    block_using_rules_sqls,
+    materialise_exploded_id_tables,
+)
 from splink.internals.misc import prob_to_match_weight
+from splink.internals.pipeline import CTEPipeline
+from splink.internals.vertically_concatenate import enqueue_df_concat
 
 from vigil.network.resolution_config import ResolutionConfig
-from vigil.network.resolution_model import PartyKind, comparison_dicts, comparisons_for
+from vigil.network.resolution_model import (
+    ALIKE_NAME_LEVELS,
+    NAME,
+    PartyKind,
+    comparison_dicts,
+    comparisons_for,
+)
 from vigil.network.resolution_training import Model, linker_for
 
 if TYPE_CHECKING:
@@ -46,6 +66,10 @@ if TYPE_CHECKING:
 # few dozen floating-point weights: a pair this close to the threshold is scored in full.
 BOUND_MARGIN = 1e-6
 GAMMA = "__level__"  # a placeholder for the comparison's level in Splink's adjustment SQL
+PARTY_KEY = "party_key"  # the integer by which Splink tells the parties apart
+# Names alike enough for counterparts in common to count: the condition the counterparts
+# levels ask for, as resolution_model writes it.
+ALIKE_NAMES = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
 
 
 def predict(
@@ -59,56 +83,185 @@ def predict(
 ) -> SplinkDataFrame:
     """Splink's predictions at `config.threshold` for the kind's blocked pairs: the same
     table `linker.inference.predict` gives, computed in the two passes of the module's
-    docstring."""
-    linker = linker_for(frame, kind, config, model, frequencies)
-    behaviour = behaviour_bound(kind, config, model)
-    if behaviour is None:
-        return _full(linker, config)
-    blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
+    docstring.
+
+    Splink blocks, bounds and scores the parties by an integer key (PARTY_KEY, the
+    record's row id, which costs no copy of the records): millions of blocked pairs join
+    and deduplicate faster on integers than on text ids, which come back for the
+    predicted pairs alone."""
+    keyed = f"{kind.kind}_keyed_records"
+    cursor.execute(
+        f"CREATE OR REPLACE VIEW {keyed} AS "
+        f"SELECT rowid AS {PARTY_KEY}, * FROM {frame.physical_name}"
+    )
+    keyed_frame = db_api.register(keyed, table_name=keyed)
+    linker = linker_for(keyed_frame, kind, config, model, frequencies, unique_id=PARTY_KEY)
+    # The most the behavioural comparisons add to a pair sharing no counterpart, to one
+    # sharing a counterpart under names not alike, and to one sharing one under names alike.
+    apart, unlike, alike = (
+        behaviour_bound(kind, config, model, in_common=in_common)
+        for in_common in ("none", "unlike_names", "any")
+    )
+    if apart is None or unlike is None or alike is None:
+        return _with_party_ids(cursor, db_api, _full(linker, config), kind, keyed)
+    blocked_pairs = _blocked_pairs_with_repeats(linker)
+    blocked = blocked_pairs.physical_name
     sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
-    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(frame.physical_name)}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(keyed)}")
     settings = linker._settings_obj  # the model exactly as Splink will score it
     behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
     identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
     bounds = [_comparison_bound_sql(c.comparison_levels) for c in identity]
     prior = prob_to_match_weight(settings._probability_two_random_records_match)
-    floor = _weight(config.threshold) - prior - behaviour - BOUND_MARGIN
-    record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {frame.physical_name}").fetchall()]
-    side = _side_sql(frame.physical_name, record_columns, frequencies, " ".join(bounds))
+    reach = _weight(config.threshold) - prior - BOUND_MARGIN
+    record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {keyed}").fetchall()]
+    side = _side_sql(keyed, record_columns, frequencies, " ".join(bounds))
+    names = _side_sql(keyed, record_columns, {}, ALIKE_NAMES)
     pair_keys = [c[0] for c in cursor.execute(f"SELECT * FROM {blocked} LIMIT 0").description]
-    pair_columns = ", ".join(
-        f"{side_name}.{column} AS {column}_{side_name}"
-        for column in side.columns
-        for side_name in ("l", "r")
-    )
+    keys = ", ".join(pair_keys)
     cursor.execute(
         f"""
         CREATE OR REPLACE TABLE {candidates} AS
         WITH side AS MATERIALIZED ({side.sql}),
-        unshared AS (
-            SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {pair_columns}
-            FROM {blocked} b ANTI JOIN {sharing} s ON {_same_pair("b", "s")}
-            JOIN side l ON l.party_id = b.join_key_l
-            JOIN side r ON r.party_id = b.join_key_r
+        bounded AS MATERIALIZED (
+            SELECT * FROM (
+                SELECT {keys}, shares_counterpart,
+                       {" + ".join(f"({bound})" for bound in bounds)} AS identity
+                FROM (
+                    SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(side)},
+                           s.left_id IS NOT NULL AS shares_counterpart
+                    FROM {blocked} b LEFT JOIN {sharing} s ON {_same_pair("b", "s")}
+                    JOIN side l ON l.{PARTY_KEY} = b.join_key_l
+                    JOIN side r ON r.{PARTY_KEY} = b.join_key_r
+                )
+            )
+            WHERE identity + CASE WHEN shares_counterpart THEN {alike!r} ELSE {apart!r} END
+                >= {reach!r}
+        ),
+        -- Pairs that reach the threshold only with payers in common under names alike:
+        -- whether the names are alike is worked out for these alone.
+        if_alike AS (
+            SELECT {keys} FROM bounded
+            WHERE shares_counterpart AND identity + {unlike!r} < {reach!r}
+                AND identity + {alike!r} >= {reach!r}
         )
-        SELECT b.* FROM {blocked} b SEMI JOIN {sharing} s ON {_same_pair("b", "s")}
-        UNION ALL
-        SELECT {", ".join(pair_keys)} FROM unshared
-        WHERE {" + ".join(f"({bound})" for bound in bounds)} >= {floor!r}
+        -- A pair two rules block comes twice: once per pair among the few kept, with
+        -- the first rule's key (match_key), as Splink's blocking gives it.
+        SELECT min(match_key) AS match_key, join_key_l, join_key_r FROM (
+            SELECT {keys} FROM bounded
+            WHERE identity + CASE WHEN shares_counterpart THEN {unlike!r} ELSE {apart!r} END
+                >= {reach!r}
+            UNION ALL
+            SELECT {keys} FROM (
+                SELECT {", ".join(f"b.{c}" for c in pair_keys)}, {_pair_columns(names)}
+                FROM if_alike b
+                JOIN ({names.sql}) l ON l.{PARTY_KEY} = b.join_key_l
+                JOIN ({names.sql}) r ON r.{PARTY_KEY} = b.join_key_r
+            )
+            WHERE {ALIKE_NAMES}
+        )
+        GROUP BY join_key_l, join_key_r
         """
     )
+    blocked_pairs.drop_table_from_database_and_remove_from_cache()
     linker.table_management.register_blocked_pairs_for_predict(
         db_api.register(candidates, table_name=candidates)
     )
-    predictions = _full(linker, config)
+    predictions = _with_party_ids(cursor, db_api, _full(linker, config), kind, keyed)
     for table in (sharing, candidates):
         cursor.execute(f"DROP TABLE {table}")
     return predictions
 
 
+def _blocked_pairs_with_repeats(linker: Linker) -> SplinkDataFrame:
+    """The pairs the linker's blocking rules yield (match_key, join_key_l, join_key_r),
+    with a pair that two rules yield listed twice: Splink's blocking for predict less its
+    last step, which groups millions of pairs to drop the few repeats (the first pass
+    drops them after its bound, among the pairs it keeps)."""
+    settings = linker._settings_obj
+    columns = settings.column_info_settings
+    rules = settings._blocking_rules_to_generate_predictions
+    materialise_exploded_id_tables(
+        link_type=settings._link_type,
+        blocking_rules=rules,
+        db_api=linker._db_api,
+        splink_df_dict=linker._input_tables_dict,
+        source_dataset_input_column=columns.source_dataset_input_column,
+        unique_id_input_column=columns.unique_id_input_column,
+    )
+    pipeline = CTEPipeline()
+    enqueue_df_concat(linker, pipeline)
+    sqls = block_using_rules_sqls(
+        input_tablename_l="__splink__df_concat",
+        input_tablename_r="__splink__df_concat",
+        blocking_rules=rules,
+        link_type=settings._link_type,
+        source_dataset_input_column=columns.source_dataset_input_column,
+        unique_id_input_column=columns.unique_id_input_column,
+    )
+    # Every rule's pairs, one after the other (without an exploding rule, already unique).
+    pipeline.enqueue_sql(sqls[0]["sql"], "__splink__blocked_id_pairs_with_repeats")
+    pairs = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    for rule in rules:
+        if isinstance(rule, ExplodingBlockingRule):
+            rule.drop_materialised_id_pairs_dataframe()
+    return pairs
+
+
+def _pair_columns(side: _Side) -> str:
+    """The side's columns of both parties of a pair (`l` and `r`), as `column_l` and
+    `column_r`."""
+    return ", ".join(
+        f"{side_name}.{column} AS {column}_{side_name}"
+        for column in side.columns
+        for side_name in ("l", "r")
+    )
+
+
+def _with_party_ids(
+    cursor: duckdb.DuckDBPyConnection,
+    db_api: DuckDBAPI,
+    predictions: SplinkDataFrame,
+    kind: PartyKind,
+    keyed: str,
+) -> SplinkDataFrame:
+    """Splink's predictions with the parties' ids (party_id_l, party_id_r) in place of
+    their keys, the smaller id on the left as Splink puts it when it compares by id:
+    where the keys run the other way, each pair of `_l` / `_r` columns is swapped (every
+    comparison is symmetric, so only the sides change)."""
+    columns = [c[0] for c in cursor.execute(f"DESCRIBE {predictions.physical_name}").fetchall()]
+    sided = [c[:-2] for c in columns if c.endswith("_l") and f"{c[:-2]}_r" in columns]
+    sided.remove(PARTY_KEY)
+    swapped = "l.party_id > r.party_id"
+    selected = ["least(l.party_id, r.party_id) AS party_id_l"]
+    selected.append("greatest(l.party_id, r.party_id) AS party_id_r")
+    for column in columns:
+        name, side = column[:-2], column[-2:]
+        if name == PARTY_KEY:
+            continue
+        if name in sided:
+            other = f"{name}_r" if side == "_l" else f"{name}_l"
+            selected.append(f"CASE WHEN {swapped} THEN p.{other} ELSE p.{column} END AS {column}")
+        else:
+            selected.append(f"p.{column}")
+    table = f"{kind.kind}_predictions"
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT {", ".join(selected)}
+        FROM {predictions.physical_name} p
+        JOIN {keyed} l ON l.{PARTY_KEY} = p.{PARTY_KEY}_l
+        JOIN {keyed} r ON r.{PARTY_KEY} = p.{PARTY_KEY}_r
+        """
+    )
+    predictions.drop_table_from_database_and_remove_from_cache()
+    cursor.execute(f"DROP VIEW {keyed}")
+    return db_api.register(table, table_name=table)
+
+
 @dataclass(frozen=True)
 class _Side:
-    sql: str  # one row per party: party_id and the columns the bounds read
+    sql: str  # one row per party: its key and the columns the bounds read
     columns: tuple[str, ...]
 
 
@@ -127,8 +280,8 @@ def _side_sql(
             )
             selected.append(f"{alias}.tf_{column}")
     names = [f"tf_{column}" for column in frequencies if f"tf_{column}" in read]
-    record_columns = sorted(read.intersection(columns) - {"party_id"})
-    selected = ["p.party_id", *(f"p.{c}" for c in record_columns), *selected]
+    record_columns = sorted(read.intersection(columns) - {PARTY_KEY})
+    selected = [f"p.{PARTY_KEY}", *(f"p.{c}" for c in record_columns), *selected]
     sql = f"SELECT {', '.join(selected)} FROM {records} p{''.join(joins)}"
     return _Side(sql, (*record_columns, *names))
 
@@ -187,23 +340,32 @@ def _same_pair(blocked: str, sharing: str) -> str:
 
 
 def sharing_pairs_sql(records: str) -> str:
-    """Every pair of parties (left_id < right_id) with a distinctive counterpart in common:
-    a join on the counterparts, each shared by at most `behaviour.max_counterpart_parties`
-    parties, so bounded like the blocking rule on them."""
-    exploded = f"SELECT party_id, unnest(counterparts) AS counterpart FROM {records}"
+    """Every pair of parties (their keys, left_id < right_id) with a distinctive
+    counterpart in common: a join on the counterparts, each shared by at most
+    `behaviour.max_counterpart_parties` parties, so bounded like the blocking rule on them."""
+    exploded = f"SELECT {PARTY_KEY}, unnest(counterparts) AS counterpart FROM {records}"
     return f"""
         WITH exploded AS ({exploded})
-        SELECT DISTINCT l.party_id AS left_id, r.party_id AS right_id
+        SELECT DISTINCT l.{PARTY_KEY} AS left_id, r.{PARTY_KEY} AS right_id
         FROM exploded l JOIN exploded r
-            ON l.counterpart = r.counterpart AND l.party_id < r.party_id
+            ON l.counterpart = r.counterpart AND l.{PARTY_KEY} < r.{PARTY_KEY}
     """
 
 
-def behaviour_bound(kind: PartyKind, config: ResolutionConfig, model: Model) -> float | None:
-    """The most match weight the behavioural comparisons can add to a pair without a
-    distinctive counterpart in common: the counterparts comparison's last level ("none in
-    common") or its null level (0), and every level of the others (null included). None
-    where a behavioural level is weighed by term frequency (no fixed bound)."""
+def behaviour_bound(
+    kind: PartyKind,
+    config: ResolutionConfig,
+    model: Model,
+    *,
+    in_common: Literal["none", "unlike_names", "any"] = "none",
+) -> float | None:
+    """The most match weight the behavioural comparisons can add to a pair: the best
+    level of each (its null level counts 0), where the counterparts comparison is held
+    to the levels a pair can reach with `in_common`: "none" (no distinctive counterpart in
+    common) its last level ("none in common"); "unlike_names" (counterparts in common,
+    names not alike: ALIKE_NAMES false) the levels that do not ask for names alike; "any"
+    every level. None where a behavioural level is weighed by term frequency (no fixed
+    bound)."""
     comparisons = comparisons_for(kind)
     behavioural = {c.name for c in comparisons if c.behavioural}
     bound = 0.0
@@ -214,10 +376,25 @@ def behaviour_bound(kind: PartyKind, config: ResolutionConfig, model: Model) -> 
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         if any(lv.get("tf_adjustment_column") for lv in levels):
             return None
-        if name == kind.counterparts:
+        if name == kind.counterparts and in_common == "none":
             levels = levels[-1:]  # no counterpart in common: only the last level
+        elif name == kind.counterparts and in_common == "unlike_names":
+            levels = [lv for lv in levels if not _asks_for_alike_names(lv["sql_condition"])]
         bound += max(0.0, *(_level_weight(lv) for lv in levels))
     return bound
+
+
+def _asks_for_alike_names(condition: str) -> bool:
+    """Whether a level's condition holds only for names alike: ALIKE_NAMES is one of the
+    terms its top-level ANDs join (a condition with an OR outside parentheses is not
+    read, and so counts as not asking)."""
+    depth, top_level = 0, []
+    for char in condition:
+        depth += (char == "(") - (char == ")")
+        top_level.append(char if depth == 0 else " ")
+    if re.search(r"\bOR\b", "".join(top_level), re.IGNORECASE):
+        return False
+    return f"AND {ALIKE_NAMES}" in condition or condition.startswith(f"{ALIKE_NAMES} AND")
 
 
 def _level_weight(level: dict[str, Any]) -> float:

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from splink import Linker, SettingsCreator, block_on
+from splink.internals.em_sampling import _em_sample_filter_sql, resolve_em_sample_threshold
+from splink.internals.pipeline import CTEPipeline
 
 from vigil.network.resolution_config import ResolutionConfig
 from vigil.network.resolution_model import (
@@ -109,14 +111,19 @@ def prior_model(config: ResolutionConfig, parties: int) -> Model:
 
 
 def splink_settings(
-    kind: PartyKind, config: ResolutionConfig, model: Model, *, behaviour: bool = True
+    kind: PartyKind,
+    config: ResolutionConfig,
+    model: Model,
+    *,
+    behaviour: bool = True,
+    unique_id: str = "party_id",
 ) -> SettingsCreator:
     comparisons = comparison_dicts(
         kind, config, model.levels, term_frequencies=model.trained, behaviour=behaviour
     )
     return SettingsCreator(
         link_type="dedupe_only",
-        unique_id_column_name="party_id",
+        unique_id_column_name=unique_id,
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=blocking_rules(kind),
         probability_two_random_records_match=model.probability_two_random_records_match,
@@ -135,10 +142,12 @@ def linker_for(
     frequencies: dict[str, SplinkDataFrame],
     *,
     behaviour: bool = True,
+    unique_id: str = "party_id",
 ) -> Linker:
     """A linker on the party records with the within-country term frequencies; without
-    `behaviour`, on the identity attributes only."""
-    settings = splink_settings(kind, config, model, behaviour=behaviour)
+    `behaviour`, on the identity attributes only; `unique_id` names the column that tells
+    the records apart."""
+    settings = splink_settings(kind, config, model, behaviour=behaviour, unique_id=unique_id)
     linker = Linker(frame, settings, log_level=None, validate_settings=False)
     for column, table in frequencies.items():
         linker.table_management.register_term_frequency_lookup(table, column)
@@ -320,13 +329,14 @@ def _expectation_maximisation(
     pass on the identity attributes alone (payers would make a household look like one
     person: relatives share a surname, a city and the payer who supports them)."""
     training = config.training
-    em = linker_for(frame, kind, config, start, frequencies, behaviour=False)
+    rule = block_on(*EM_BLOCK)
+    sample = _em_sample(frame, kind, config, start, frequencies, rule, parties, behaviour=False)
+    em = linker_for(sample, kind, config, start, frequencies, behaviour=False)
     session = em.training.estimate_parameters_using_expectation_maximisation(
-        block_on(*EM_BLOCK),
+        rule,
         estimate_without_term_frequencies=True,
         fix_u_probabilities=False,
-        max_pairs=training.em_max_pairs,
-        record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
+        max_pairs=None,  # the sample is Splink's own (_em_sample)
     )
     in_block = session.core_model_settings.probability_two_random_records_match
     all_pairs = parties * (parties - 1) / 2
@@ -367,17 +377,60 @@ def _behaviour_levels(
     one country: there, the non-matches are namesakes, so u is how often two *namesakes*
     share payers or follow one another, which is what a pair with names alike needs (far
     more often than two random parties: relatives named after one another, one family)."""
-    em = linker_for(frame, kind, config, start, frequencies)
+    rule = block_on(*BEHAVIOUR_EM_BLOCK)
+    sample = _em_sample(frame, kind, config, start, frequencies, rule, parties, behaviour=True)
+    em = linker_for(sample, kind, config, start, frequencies)
     em.training.estimate_parameters_using_expectation_maximisation(
-        block_on(*BEHAVIOUR_EM_BLOCK),
+        rule,
         estimate_without_term_frequencies=True,
         fix_u_probabilities=fix_u,
-        max_pairs=config.training.em_max_pairs,
-        record_sample_proportion=min(1.0, PROBE_RECORDS / parties),
+        max_pairs=None,  # the sample is Splink's own (_em_sample)
     )
     comparisons = comparisons_for(kind)
     behavioural = {c.name for c in comparisons if c.behavioural}
     return {key: mu for key, mu in _levels(comparisons, em).items() if key[0] in behavioural}
+
+
+def _em_sample(
+    frame: SplinkDataFrame,
+    kind: PartyKind,
+    config: ResolutionConfig,
+    start: Model,
+    frequencies: dict[str, SplinkDataFrame],
+    rule: Any,
+    parties: int,
+    *,
+    behaviour: bool,
+) -> SplinkDataFrame:
+    """The party records an EM pass blocking on `rule` trains on: those Splink samples
+    (by a hash of party_id) to keep the pass near `em_max_pairs` pairs, chosen as Splink
+    chooses them, or every record where it would not sample. Splink's pass over the
+    sample with no further sampling forms the very pairs it would form over all records,
+    but joins the term frequencies onto the sample alone rather than onto every record
+    (the part of training that grew with the data)."""
+    probe = linker_for(frame, kind, config, start, frequencies, behaviour=behaviour)
+    settings = probe._settings_obj
+    threshold, modulus, _ = resolve_em_sample_threshold(
+        linker=probe,
+        blocking_rule=rule.get_blocking_rule(settings._sql_dialect_str),
+        max_pairs=config.training.em_max_pairs,
+        probe_proportion=min(1.0, PROBE_RECORDS / parties),
+    )
+    if threshold is None:
+        return frame
+    kept = _em_sample_filter_sql(
+        settings.column_info_settings.unique_id_input_columns,
+        threshold,
+        modulus,
+        "p",
+        probe._db_api.sql_dialect,
+    )
+    pipeline = CTEPipeline()
+    pipeline.enqueue_sql(
+        f"SELECT * FROM {frame.physical_name} p WHERE TRUE{kept}", "__splink__em_records"
+    )
+    # A Splink table: dropped with the others once the kind is scored.
+    return probe._db_api.sql_pipeline_to_splink_dataframe(pipeline)
 
 
 def _without_matches(sampled: float | None, m: float | None, chance: float) -> float | None:
