@@ -66,22 +66,40 @@ def test_pruned_scoring_links_exactly_what_scoring_every_pair_links(
     assert entities == population.con.execute(ENTITIES).fetchall()
 
 
-def _pair_with_disjoint_counterparts(kind: PartyKind, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    """One pair of accounts under the same name in one city, whose payers (payees) are
-    different people: every name level holds, no counterpart is shared."""
-    con = duckdb.connect(str(tmp_path / "pair.duckdb"))
+def _two_accounts(
+    con: duckdb.DuckDBPyConnection,
+    second_name: str,
+    counterparts: tuple[list[str], list[str]],
+    rare: tuple[list[str], list[str]],
+) -> None:
+    """Tables `names` and `behaviour` of accounts A (Maria Cristina Santos) and B
+    (`second_name`) in Cebu City, at two reporters, B starting as A stops."""
     con.execute(
         "CREATE TABLE names AS SELECT * FROM (VALUES "
         "('A', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Bank A'), "
-        "('B', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Remit B')) "
-        "t(party_id, name, country, city, reporter)"
+        "('B', $second_name, 'PH', 'Cebu City', 'Remit B')) "
+        "t(party_id, name, country, city, reporter)",
+        {"second_name": second_name},
     )
     con.execute(
         "CREATE TABLE behaviour AS SELECT * FROM (VALUES "
-        "('A', ['S1', 'S2', 'S3'], ['S1', 'S2', 'S3'], 3, 19000, 19100), "
-        "('B', ['S4', 'S5', 'S6'], ['S4', 'S5', 'S6'], 3, 19090, 19300)) "
-        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)"
+        "('A', $a, $rare_a, len($a), 19000, 19100), "
+        "('B', $b, $rare_b, len($b), 19090, 19300)) "
+        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)",
+        {"a": counterparts[0], "b": counterparts[1], "rare_a": rare[0], "rare_b": rare[1]},
     )
+
+
+def _pair(
+    kind: PartyKind,
+    tmp_path: Path,
+    second_name: str,
+    counterparts: tuple[list[str], list[str]],
+) -> duckdb.DuckDBPyConnection:
+    """Table `pair`: the records of A and B side by side (`_l`, `_r`), every counterpart
+    a rare one."""
+    con = duckdb.connect(str(tmp_path / "pair.duckdb"))
+    _two_accounts(con, second_name, counterparts, counterparts)
     config = load_resolution_config(None)
     con.execute(f"CREATE TABLE records AS {party_records_sql(kind, 'names', 'behaviour', config)}")
     columns = [c[0] for c in con.execute("DESCRIBE records").fetchall()]
@@ -100,7 +118,8 @@ def test_without_a_counterpart_in_common_only_the_last_level_can_hold(
     """The bound takes a pair that shares no distinctive counterpart to the counterparts
     comparison's last level ("none in common"): no other level may hold for it, even where
     each one's counterparts are all rare ones and the two accounts stop and start in turn."""
-    con = _pair_with_disjoint_counterparts(kind, tmp_path)
+    disjoint = (["S1", "S2", "S3"], ["S4", "S5", "S6"])
+    con = _pair(kind, tmp_path, "Maria Cristina Santos", disjoint)
     comparison = counterparts_comparison(kind)
     assert con.execute("SELECT name_in_country_l = name_in_country_r FROM pair").fetchall() == [
         (True,)
@@ -130,17 +149,11 @@ def test_predictions_keep_each_side_whatever_order_the_records_are_stored_in(
     round, a pair still comes out with the smaller id on the left and each side's own
     figures beside it (the explanation reads them: "2 of 3 and 4 distinctive payers")."""
     con = duckdb.connect(str(tmp_path / "sides.duckdb"))
-    con.execute(
-        "CREATE TABLE names AS SELECT * FROM (VALUES "
-        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Bank A'), "
-        "('B', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Remit B')) "
-        "t(party_id, name, country, city, reporter)"
-    )
-    con.execute(
-        "CREATE TABLE behaviour AS SELECT * FROM (VALUES "
-        "('A', ['S1', 'S2', 'S3'], ['S1'], 3, 19000, 19100), "
-        "('B', ['S1', 'S2', 'S4', 'S5'], ['S1'], 4, 19090, 19300)) "
-        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)"
+    _two_accounts(
+        con,
+        "Maria Cristina Santos",
+        (["S1", "S2", "S3"], ["S1", "S2", "S4", "S5"]),
+        (["S1"], ["S1"]),
     )
     config = load_resolution_config(None)
     records = party_records_sql(BENEFICIARY, "names", "behaviour", config)
@@ -170,27 +183,7 @@ def test_payers_in_common_under_unlike_names_reach_only_the_levels_that_allow_th
     that ask for names alike: every level but "in common, under names that differ" and
     "none in common" asks, and none of them holds for Maria Santos and Jose Reyes, who
     share all their (rare) counterparts and stop and start in turn."""
-    con = duckdb.connect(str(tmp_path / "unlike.duckdb"))
-    con.execute(
-        "CREATE TABLE names AS SELECT * FROM (VALUES "
-        "('A', 'Maria Cristina Santos', 'PH', 'Cebu City', 'Bank A'), "
-        "('B', 'Jose Reyes', 'PH', 'Cebu City', 'Remit B')) "
-        "t(party_id, name, country, city, reporter)"
-    )
-    con.execute(
-        "CREATE TABLE behaviour AS SELECT * FROM (VALUES "
-        "('A', ['S1', 'S2', 'S3'], ['S1', 'S2', 'S3'], 3, 19000, 19100), "
-        "('B', ['S1', 'S2', 'S3'], ['S1', 'S2', 'S3'], 3, 19090, 19300)) "
-        "t(party_id, counterparts, rare_counterparts, counterpart_count, first_day, last_day)"
-    )
-    config = load_resolution_config(None)
-    con.execute(f"CREATE TABLE records AS {party_records_sql(kind, 'names', 'behaviour', config)}")
-    columns = [c[0] for c in con.execute("DESCRIBE records").fetchall()]
-    pairs = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
-    con.execute(
-        f"CREATE TABLE pair AS SELECT {pairs} FROM records l JOIN records r "
-        "ON l.party_id = 'A' AND r.party_id = 'B'"
-    )
+    con = _pair(kind, tmp_path, "Jose Reyes", (["S1", "S2", "S3"], ["S1", "S2", "S3"]))
     levels = counterparts_comparison(kind).levels
     asking = [lv.key for lv in levels if resolution_scoring._asks_for_alike_names(lv.sql)]
     assert asking == [lv.key for lv in levels if lv.key not in ("unlike_names", "none")]
