@@ -175,6 +175,39 @@ def test_predictions_keep_each_side_whatever_order_the_records_are_stored_in(
     con.close()
 
 
+def test_senders_paying_one_facilitator_through_different_wallets_are_scored_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One customer at two remitters pays two wallets of one resolved facilitator (person
+    P1): no account in common, yet the senders' rare level holds, and the pruned scoring
+    links the pair exactly as scoring every pair does."""
+    con = duckdb.connect(str(tmp_path / "wallets.duckdb"))
+    _two_accounts(
+        con, "M Cristina Santos", (["W1", "W2", "W3"], ["W4", "W5", "W6"]), (["P1"], ["P1"])
+    )
+    config = load_resolution_config(None)
+    con.execute(
+        f"CREATE TABLE records AS {party_records_sql(SENDER, 'names', 'behaviour', config)}"
+    )
+
+    def linked() -> list[tuple[Any, ...]]:
+        db_api = DuckDBAPI(con)  # a fresh one each time: predict registers its tables
+        frame = db_api.register("records", table_name="records_input")
+        predictions = resolution_scoring.predict(
+            con, db_api, frame, SENDER, config, prior_model(config, 1000), {}
+        )
+        return con.execute(
+            f"SELECT party_id_l, party_id_r, gamma_payees, match_weight "
+            f"FROM {predictions.physical_name}"
+        ).fetchall()
+
+    pruned = linked()
+    monkeypatch.setattr(resolution_scoring, "behaviour_bound", lambda *_, **__: None)
+    rare = [lv.key for lv in reversed(counterparts_comparison(SENDER).levels)].index("rare")
+    assert pruned == linked() == [("A", "B", rare, pytest.approx(pruned[0][3]))]
+    con.close()
+
+
 @pytest.mark.parametrize("kind", [BENEFICIARY, SENDER], ids=lambda k: k.kind)
 def test_payers_in_common_under_unlike_names_reach_only_the_levels_that_allow_them(
     kind: PartyKind, tmp_path: Path
@@ -253,3 +286,21 @@ def _models(ws: Workspace) -> dict[str, list[float]]:
         ]
         for kind, model in kept.items()
     }
+
+
+@pytest.mark.parametrize(
+    ("condition", "asks"),
+    [
+        ("{shared} >= 1 AND {alike}", True),
+        ("{alike} AND {shared} >= 2", True),
+        ("{shared} >= 1 AND NOT (len(counterparts_l) > 5 AND {alike})", False),
+        ("{shared} >= 1 OR {alike}", False),
+    ],
+)
+def test_a_level_asks_for_names_alike_only_where_they_are_one_of_its_terms(
+    condition: str, asks: bool
+) -> None:
+    """A level left out of the bound for unlike names must hold only for names alike: a
+    condition that holds where names are NOT alike stays in."""
+    sql = condition.format(shared="len(list_intersect(a, b))", alike=resolution_scoring.ALIKE_NAMES)
+    assert resolution_scoring._asks_for_alike_names(sql) is asks

@@ -791,6 +791,21 @@ def _columns_read(comparison: Comparison) -> tuple[str, ...]:
     return tuple(c for c in PAIR_COLUMNS if re.search(rf"\b{c}_[lr]\b", sql))
 
 
+def shared_counterparts_sql(records: str, kind: PartyKind, columns: str) -> str:
+    """`columns` of `records` with each counterpart a party shares with others on a row of
+    its own, beside the list it comes from (`listed`: 0 the distinctive counterparts, 1
+    the rare counterpart people of a kind with a rare level): two parties meeting on a
+    (listed, counterpart) are the pairs a counterparts level other than the last can hold
+    for."""
+    accounts = f"SELECT {columns}, 0 AS listed, unnest(counterparts) AS counterpart FROM {records}"
+    if not kind.rare_level:
+        return accounts
+    people = (
+        f"SELECT {columns}, 1 AS listed, unnest(rare_counterparts) AS counterpart FROM {records}"
+    )
+    return f"{accounts} UNION ALL {people}"
+
+
 def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = None) -> str:
     """How often pairs of parties with the same name in one country fall in each level of
     the behavioural comparisons: (comparison, level, share, pairs compared). At most
@@ -801,11 +816,12 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
     very pairs to find, and counting their payees in common as what namesakes share would
     turn that evidence against them.
 
-    Every level of the counterparts comparison but the last needs a counterpart in common
-    (as the pruned scoring holds), and most namesakes share none: only the pairs that share
-    one are found (through their counterparts) and compared level by level; the others
-    are counted, into the last level. The other comparisons read a few numbers of every
-    pair (timing: the first and last days), joined without the name and list columns."""
+    Every level of the counterparts comparison but the last needs a counterpart (or, the
+    rare level, a rare counterpart person) in common (as the pruned scoring holds), and
+    most namesakes share none: only the pairs that share one are found (through their
+    counterparts) and compared level by level; the others are counted, into the last
+    level. The other comparisons read a few numbers of every pair (timing: the first and
+    last days), joined without the name and list columns."""
     reporter = "NULL::VARCHAR" if reporters is None else "r.reporter"
     join = "" if reporters is None else f" LEFT JOIN ({reporters}) r USING (party_id)"
     # Only names borne by more than NAMESAKES_PER_NAME parties need the draw (a sort of
@@ -856,6 +872,7 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
             f"FROM {pairs} WHERE NOT ({comparison.null_sql}) GROUP BY 2"
         )
     pair_columns = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in PAIR_COLUMNS)
+    listed = shared_counterparts_sql("drawn", kind, "party_id, namesake_key, namesake_reporter")
     return f"""
         WITH bearers AS (
             SELECT namesake_key, count(*) AS parties FROM {records}
@@ -863,13 +880,11 @@ def namesake_levels_sql(kind: PartyKind, records: str, reporters: str | None = N
         ),
         drawn_from_common_names AS ({drawn_from_common_names}),
         drawn AS MATERIALIZED ({drawn}),
-        listed AS (
-            SELECT party_id, namesake_key, namesake_reporter, unnest(counterparts) AS counterpart
-            FROM drawn
-        ),
+        listed AS ({listed}),
         sharing AS (
             SELECT DISTINCT l.party_id AS left_id, r.party_id AS right_id
-            FROM listed l JOIN listed r ON l.counterpart = r.counterpart AND {namesakes}
+            FROM listed l JOIN listed r
+                ON l.listed = r.listed AND l.counterpart = r.counterpart AND {namesakes}
         ),
         sharing_pairs AS (
             SELECT {pair_columns}

@@ -53,6 +53,7 @@ from vigil.network.resolution_model import (
     PartyKind,
     comparison_dicts,
     comparisons_for,
+    shared_counterparts_sql,
 )
 from vigil.network.resolution_training import Model, linker_for
 
@@ -107,7 +108,7 @@ def predict(
     blocked_pairs = _blocked_pairs_with_repeats(linker)
     blocked = blocked_pairs.physical_name
     sharing, candidates = f"{kind.kind}_sharing_pairs", f"{kind.kind}_candidate_pairs"
-    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(keyed)}")
+    cursor.execute(f"CREATE OR REPLACE TABLE {sharing} AS {sharing_pairs_sql(keyed, kind)}")
     settings = linker._settings_obj  # the model exactly as Splink will score it
     behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
     identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
@@ -339,16 +340,19 @@ def _same_pair(blocked: str, sharing: str) -> str:
     )
 
 
-def sharing_pairs_sql(records: str) -> str:
+def sharing_pairs_sql(records: str, kind: PartyKind) -> str:
     """Every pair of parties (their keys, left_id < right_id) with a distinctive
-    counterpart in common: a join on the counterparts, each shared by at most
+    counterpart in common, or (a kind with a rare level) a rare counterpart person in
+    common: the rare level needs no account in common (two wallets of one facilitator,
+    one paid from each remitter). A join on the counterparts, each shared by at most
     `behaviour.max_counterpart_parties` parties, so bounded like the blocking rule on them."""
-    exploded = f"SELECT {PARTY_KEY}, unnest(counterparts) AS counterpart FROM {records}"
+    exploded = shared_counterparts_sql(records, kind, PARTY_KEY)
     return f"""
         WITH exploded AS ({exploded})
         SELECT DISTINCT l.{PARTY_KEY} AS left_id, r.{PARTY_KEY} AS right_id
         FROM exploded l JOIN exploded r
-            ON l.counterpart = r.counterpart AND l.{PARTY_KEY} < r.{PARTY_KEY}
+            ON l.listed = r.listed AND l.counterpart = r.counterpart
+            AND l.{PARTY_KEY} < r.{PARTY_KEY}
     """
 
 
@@ -391,10 +395,15 @@ def _asks_for_alike_names(condition: str) -> bool:
     depth, top_level = 0, []
     for char in condition:
         depth += (char == "(") - (char == ")")
-        top_level.append(char if depth == 0 else " ")
-    if re.search(r"\bOR\b", "".join(top_level), re.IGNORECASE):
+        top_level.append(char if depth == 0 else "_")
+    masked = "".join(top_level)
+    if re.search(r"\bOR\b", masked, re.IGNORECASE):
         return False
-    return f"AND {ALIKE_NAMES}" in condition or condition.startswith(f"{ALIKE_NAMES} AND")
+    # Cut the condition where its top-level ANDs stand: a term is ALIKE_NAMES itself, not
+    # a NOT (...) or a comparison that merely contains it.
+    cuts = [m.span() for m in re.finditer(r"\s+AND\s+", masked, re.IGNORECASE)]
+    starts, ends = [0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(condition)]
+    return any(condition[a:b].strip() == ALIKE_NAMES for a, b in zip(starts, ends, strict=True))
 
 
 def _level_weight(level: dict[str, Any]) -> float:
