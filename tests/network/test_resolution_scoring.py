@@ -19,7 +19,8 @@ import pytest
 from splink.backends.duckdb import DuckDBAPI
 from splink.internals.linker_components.training import LinkerTraining
 
-from tests.network.test_resolution import _workspace, population_rows
+from tests.network.test_resolution import _workspace
+from tests.network.test_resolution_phone import phoned_population_rows
 from vigil.network import resolution_scoring, resolution_training
 from vigil.network.resolution import META_MODELS, resolve_entities
 from vigil.network.resolution_config import DEFAULT_CONFIG, load_resolution_config
@@ -42,7 +43,8 @@ LINKS = (
 
 @pytest.fixture(scope="module")
 def population(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    ws = _workspace(tmp_path_factory.mktemp("scoring"), population_rows())
+    # With phones: the phone comparison's bound is held to the full scoring too.
+    ws = _workspace(tmp_path_factory.mktemp("scoring"), phoned_population_rows())
     yield ws
     ws.close()
 

@@ -70,6 +70,7 @@ from vigil.network.resolution_model import (
     parties_sql,
     party_records_sql,
     payment_summary_sql,
+    phones_sql,
     rare_coincidence_sql,
 )
 from vigil.network.resolution_scoring import predict
@@ -87,6 +88,7 @@ logger = logging.getLogger(__name__)
 
 SCRATCH = "vigil_resolution"  # an in-memory database for Splink's working tables
 SUMMARY = "payment_summary"  # the payments folded per sender, beneficiary and names
+PHONES = "beneficiary_phones"  # each beneficiary's most used phone (resolution_model.phones_sql)
 # The trained models of the last full scan (workspace meta), which an increment reuses.
 META_MODELS = "resolution_models"
 MODEL_MODULES = ("resolution.py", "resolution_model.py", "resolution_training.py")
@@ -162,8 +164,19 @@ def resolve_entities(
         _register_rejected(cursor, rejected)
         payments = f"{workspace}.main.payments"
         cursor.execute(f"CREATE OR REPLACE TABLE {SUMMARY} AS {payment_summary_sql(payments)}")
+        phones = None
+        if BENEFICIARY.phone_column:  # the kinds of party whose phone payments record
+            cursor.execute(
+                f"CREATE OR REPLACE TABLE {PHONES} AS {phones_sql(BENEFICIARY, payments)}"
+            )
+            phones = PHONES
         beneficiaries, model = _resolve_kind(
-            cursor, BENEFICIARY, SUMMARY, settings, kept=kept.get(BENEFICIARY.kind)
+            cursor,
+            BENEFICIARY,
+            SUMMARY,
+            settings,
+            kept=kept.get(BENEFICIARY.kind),
+            phones=phones,
         )
         senders, sender_model = _resolve_kind(
             cursor,
@@ -301,10 +314,12 @@ def _resolve_kind(
     borrowed: Model | None = None,
     kept: tuple[Model, int] | None = None,
     reporters: str | None = None,
+    phones: str | None = None,
 ) -> tuple[KindResolution, Model | None]:
     """Resolve one kind into `{kind}_entities` / `{kind}_links` (scratch); its model too
     (`kept`, a trained one, instead of training). `summary`: the payments folded by
-    payment_summary_sql; `reporters` (FIU mode, senders): each party's reporter."""
+    payment_summary_sql; `reporters` (FIU mode, senders): each party's reporter; `phones`
+    (a kind with a phone): each party's phone (phones_sql)."""
     started = time.perf_counter()
     names, records = f"{kind.kind}_names", f"{kind.kind}_records"
     behaviour = f"{kind.kind}_behaviour"
@@ -319,7 +334,8 @@ def _resolve_kind(
         f"CREATE OR REPLACE TABLE {behaviour} AS {behaviour_sql(kind, summary, config, persons)}"
     )
     cursor.execute(
-        f"CREATE OR REPLACE TABLE {records} AS {party_records_sql(kind, names, behaviour, config)}"
+        f"CREATE OR REPLACE TABLE {records} AS "
+        f"{party_records_sql(kind, names, behaviour, config, phones)}"
     )
     parties = cursor.execute(f"SELECT count(*) FROM {records}").fetchall()[0][0]
     edges = f"{kind.kind}_edges"

@@ -86,6 +86,11 @@ class PayeePriors(CounterpartPriors):
     rare: LevelPrior
 
 
+class PhonePriors(_Comparison):
+    same: LevelPrior
+    different: LevelPrior
+
+
 class TimingPriors(_Comparison):
     churn: LevelPrior
     other: LevelPrior
@@ -96,6 +101,7 @@ class Priors(Strict):
     name: NamePriors
     city: CityPriors
     country: CountryPriors
+    phone: PhonePriors
     payers: PayerPriors
     payees: PayeePriors
     timing: TimingPriors

@@ -13,6 +13,7 @@ from typing import Any
 from splink import block_on
 
 from vigil.network.resolution_config import LevelPrior, ResolutionConfig
+from vigil.phones import calling_codes_sql, phone_sql
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class PartyKind:
     # a namesake customer of one performer also pays others. A facilitator's second
     # wallet gets a few of her payers: half of one side is what her wallets show.
     most_of_each_side: bool = False
+    # The phone the party gave (many wallets are phone numbers): beneficiaries only, as
+    # payment data records it for them alone.
+    phone_column: str | None = None
 
 
 BENEFICIARY = PartyKind(
@@ -53,6 +57,7 @@ BENEFICIARY = PartyKind(
     "sender_id",
     "payers",
     sole_counterpart_tells=True,
+    phone_column="beneficiary_phone",
 )
 SENDER = PartyKind(
     "sender",
@@ -84,12 +89,15 @@ class Comparison:
     levels: tuple[Level, ...]  # most to least alike; the last is the ELSE level
     detail_sql: str | None = None  # text after the level's label in an explanation
     behavioural: bool = False  # evidence from payments rather than from identity attributes
+    # Whether expectation maximisation sets the levels' m (else the priors' m stands).
+    m_trained: bool = True
+    null_label: str = "missing"  # the null level's label in explanations
 
     def gamma_labels(self) -> dict[int, str]:
-        """Splink's comparison-vector value of each level -> its label (-1: missing)."""
+        """Splink's comparison-vector value of each level -> its label (-1: the null level)."""
         top = len(self.levels) - 1
         labels = {top - i: level.label for i, level in enumerate(self.levels)}
-        return {-1: "missing", **labels}
+        return {-1: self.null_label, **labels}
 
     def level(self, key: str) -> Level:
         return next(level for level in self.levels if level.key == key)
@@ -197,6 +205,46 @@ COUNTRY = Comparison(
         Level("exact", "same country", "country_l = country_r", tf_column="country"),
         Level("different", "different country", "ELSE"),
     ),
+    m_trained=False,  # every scored pair shares a country (blocking)
+)
+
+# Names alike enough for evidence beyond the name (payers, a phone) to say "one person": the
+# same name, or one form of it (initials, a middle name, a typo). Under names that merely
+# look alike ("Maria" and "Mario"), payers and a phone in common are what one family's
+# members have.
+ALIKE_NAME_LEVELS = (
+    "exact",
+    "same_apart_from_initials",
+    "one_letter_apart",
+    "initial_for_given_name",
+    "extra_name",
+)
+ALIKE_NAMES = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
+
+# The phone the beneficiary gave (E.164 digits; its most used one). One phone under names
+# that are not one name written two ways is a household's or an agent's (research: a
+# facilitator's relatives collect for her; an agent registers wallets on his own number):
+# no evidence either way, so it falls in the null level, as a phone missing on one side
+# does. A phone several accounts share weighs less, by how many share it (term frequency,
+# within the country, as a city). The phone takes no part in expectation maximisation: only
+# one person's accounts share a number there, so EM drives its u to zero, and it would
+# learn how often generated people keep one number, while in the field a second wallet
+# often comes with a second SIM. m is the prior's, u sampled from random pairs.
+PHONE = Comparison(
+    "phone",
+    "phone_l IS NULL OR phone_r IS NULL "
+    f"OR (phone_l = phone_r AND NOT coalesce({ALIKE_NAMES}, FALSE))",
+    (
+        Level(
+            "same",
+            "same phone number",
+            "phone_in_country_l = phone_in_country_r",
+            tf_column="phone_in_country",
+        ),
+        Level("different", "different phone number", "ELSE"),
+    ),
+    m_trained=False,
+    null_label="no phone on one side, or one phone under names that differ",
 )
 
 
@@ -228,16 +276,6 @@ CHURN_SQL = (
 
 SHARED = "len(list_intersect(counterparts_l, counterparts_r))"
 SHARED_RARE = "len(list_intersect(rare_counterparts_l, rare_counterparts_r))"
-# Names alike enough for shared payers to be evidence of one person: the same name, or one
-# form of it (initials, a middle name, a typo). Under names that merely look alike
-# ("Maria" and "Mario"), payers in common are what one family's members have.
-ALIKE_NAME_LEVELS = (
-    "exact",
-    "same_apart_from_initials",
-    "one_letter_apart",
-    "initial_for_given_name",
-    "extra_name",
-)
 
 
 def counterparts_comparison(kind: PartyKind) -> Comparison:
@@ -254,7 +292,7 @@ def counterparts_comparison(kind: PartyKind) -> Comparison:
     and one against: one payer in common among many on each side is what two shops'
     accounts show, a customer who bought from both."""
     word = kind.counterparts
-    alike = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
+    alike = ALIKE_NAMES
     # Across reporters only (FIU mode): one customer's two ids at one institution pay the
     # same people ("most" finds them), while a customer of two institutions splits his
     # payees between them, so one rare payee in common is what shows; and two namesake
@@ -325,10 +363,15 @@ TIMING = Comparison(
 )
 
 
-def comparisons_for(kind: PartyKind, *, behaviour: bool = True) -> tuple[Comparison, ...]:
+def comparisons_for(
+    kind: PartyKind, *, behaviour: bool = True, phone: bool = True
+) -> tuple[Comparison, ...]:
     """The kind's comparisons: identity attributes, then (unless `behaviour` is False)
-    the behavioural ones."""
+    the behavioural ones. `phone` False leaves the phone out (the training's expectation
+    maximisation: see PHONE)."""
     identity = (NAME, CITY, COUNTRY) if kind.city_column else (NAME, COUNTRY)
+    if kind.phone_column and phone:
+        identity = (*identity, PHONE)
     return (*identity, counterparts_comparison(kind), TIMING) if behaviour else identity
 
 
@@ -372,6 +415,29 @@ def payment_summary_sql(payments: str) -> str:
                CAST(floor(epoch(max(ts_utc)) / 86400) AS INTEGER) AS last_day
         FROM {payments}
         GROUP BY ALL
+    """
+
+
+def phones_sql(kind: PartyKind, payments: str) -> str:
+    """Each party's phone (a kind with one): the number its payments give most often,
+    normalised to E.164 digits (a number written at home with the country's calling code),
+    ties to the first in text order; parties without one are left out. One fold of the
+    payments on three columns, the rest on its few thousand distinct numbers per country."""
+    assert kind.phone_column, f"{kind.kind} parties have no phone"
+    local_code = "coalesce(codes.calling_code, '')"
+    return f"""
+        WITH written AS (
+            SELECT {kind.id_column} AS party_id, upper(trim({kind.country_column})) AS country,
+                   {kind.phone_column} AS written, count(*) AS payments
+            FROM {payments} WHERE {kind.phone_column} IS NOT NULL GROUP BY ALL
+        ),
+        normalised AS (
+            SELECT party_id, {phone_sql("written", local_code)} AS phone, sum(payments) AS payments
+            FROM written LEFT JOIN ({calling_codes_sql()}) codes USING (country)
+            GROUP BY ALL
+        )
+        SELECT party_id, arg_min(phone, (-payments, phone)) AS phone
+        FROM normalised WHERE phone IS NOT NULL GROUP BY party_id
     """
 
 
@@ -477,11 +543,18 @@ def behaviour_sql(
 
 
 def party_records_sql(
-    kind: PartyKind, parties: str, behaviour: str, config: ResolutionConfig
+    kind: PartyKind,
+    parties: str,
+    behaviour: str,
+    config: ResolutionConfig,
+    phones: str | None = None,
 ) -> str:
-    """Each party's record for Splink (from the `parties_sql` table `parties` and the
-    `behaviour_sql` table `behaviour`): the normalised name columns the comparisons use,
-    the behaviour, and the capped blocking keys."""
+    """Each party's record for Splink (from the `parties_sql` table `parties`, the
+    `behaviour_sql` table `behaviour` and, for a kind with a phone, the `phones_sql` table
+    `phones`): the normalised name columns the comparisons use, the behaviour, the phone,
+    and the capped blocking keys (a phone shared by more than
+    `behaviour.max_counterpart_parties` parties of the country, an agent's or a shop's, is
+    no blocking key)."""
     cap, country_cap = config.max_block_size, config.max_country_block_size
     # Blocking keys too common to block on, per scope (the country; the city, for a kind
     # with one): the columns the parties are counted by, and the most that may share a key.
@@ -512,6 +585,15 @@ def party_records_sql(
                        AS token_keys_{scope}"""
         for scope in scopes
     )
+    phone_columns = "NULL::VARCHAR AS phone, NULL::VARCHAR AS phone_in_country, " + (
+        "NULL::VARCHAR AS phone_key"
+    )
+    phone_join = ""
+    if phones is not None:
+        phone_columns = f"""ph.phone, i.country || ' ' || ph.phone AS phone_in_country,
+               CASE WHEN count(*) OVER (PARTITION BY i.country, ph.phone)
+                   <= {config.behaviour.max_counterpart_parties} THEN ph.phone END AS phone_key"""
+        phone_join = f" LEFT JOIN {phones} ph USING (party_id)"
     records = f"""
         WITH
         -- The name's columns depend on the name alone: worked out once per distinct name
@@ -579,12 +661,12 @@ def party_records_sql(
                i.* EXCLUDE (name, given_country, given_city, country, city, tokens),
                b.counterparts, coalesce(b.counterparts, []) AS counterpart_keys,
                coalesce(b.rare_counterparts, []) AS rare_counterparts,
-               b.counterpart_count, b.first_day, b.last_day
+               b.counterpart_count, b.first_day, b.last_day, {phone_columns}
         FROM {parties} p
         JOIN identified i ON i.name IS NOT DISTINCT FROM p.name
             AND i.given_country IS NOT DISTINCT FROM p.country
             AND i.given_city IS NOT DISTINCT FROM p.city
-        LEFT JOIN {behaviour} b USING (party_id)
+        LEFT JOIN {behaviour} b USING (party_id){phone_join}
         ORDER BY party_id
     """
     return records
@@ -630,15 +712,15 @@ def frequency_sql(records: str, column: str) -> str:
         pair being scored (k - 2).
     (1) fails for words that go together ("Mary Grace", "Load Centre") and for a small pool
     of names; (2) covers it.
-    A city's frequency leaves the party out: (count - 1) / (parties - 1).
-    `column` is `name_in_country`, `city_in_country` or `country`."""
+    A city's (a phone's) frequency leaves the party out: (count - 1) / (parties - 1).
+    `column` is `name_in_country`, `city_in_country`, `phone_in_country` or `country`."""
     if column == "country":
         return (
             f"SELECT country, count(*) / sum(count(*)) OVER () AS tf_country FROM {records} "
             "WHERE country IS NOT NULL GROUP BY country ORDER BY country"
         )
     sizes = f"SELECT country, count(*) AS parties FROM {records} GROUP BY country"
-    if column == "city_in_country":
+    if column in ("city_in_country", "phone_in_country"):
         return f"""
             SELECT {column}, greatest(count(*) - 1, 1) / greatest(any_value(parties) - 1, 1)
                    AS tf_{column}
@@ -703,8 +785,9 @@ def frequency_columns(kind: PartyKind) -> tuple[str, ...]:
 def blocking_rules(kind: PartyKind) -> list[Any]:
     """Pairs worth scoring: the same name words in any order (within the country); a word
     plus the initials of the whole name, within the city (beneficiaries) or the country
-    (senders); a distinctive payer (payee) in common. Every name key shared by more than
-    `max_block_size` parties is dropped, so no rule is quadratic."""
+    (senders); a distinctive payer (payee) in common; the same phone (beneficiaries).
+    Every name key shared by more than `max_block_size` parties is dropped, so no rule is
+    quadratic."""
     rules = [block_on("country", "core_key")]
     if kind.city_column:
         rules.append(
@@ -721,6 +804,10 @@ def blocking_rules(kind: PartyKind) -> list[Any]:
     # A distinctive payer (payee) in common, whatever the names: each counterpart has at
     # most `behaviour.max_counterpart_parties` parties, so this rule is bounded too.
     rules.append(block_on("country", "counterpart_keys", arrays_to_explode=["counterpart_keys"]))
+    if kind.phone_column:
+        # The same phone (two wallets of one facilitator with no payer in common); a phone
+        # of more than `max_counterpart_parties` parties has no key (party_records_sql).
+        rules.append(block_on("country", "phone_key"))
     return rules
 
 
@@ -735,12 +822,13 @@ def comparison_dicts(
     *,
     term_frequencies: bool = True,
     behaviour: bool = True,
+    phone: bool = True,
 ) -> list[dict[str, Any]]:
     """Splink comparison definitions; m / u are the fitted values where given, else priors.
     Without `term_frequencies` (too few parties to count how common a name is) an exact
     match weighs the same for every name."""
     out = []
-    for comparison in comparisons_for(kind, behaviour=behaviour):
+    for comparison in comparisons_for(kind, behaviour=behaviour, phone=phone):
         levels: list[dict[str, Any]] = [
             {
                 "sql_condition": comparison.null_sql,

@@ -48,8 +48,7 @@ from splink.internals.vertically_concatenate import enqueue_df_concat
 
 from vigil.network.resolution_config import ResolutionConfig
 from vigil.network.resolution_model import (
-    ALIKE_NAME_LEVELS,
-    NAME,
+    ALIKE_NAMES,
     PartyKind,
     comparison_dicts,
     comparisons_for,
@@ -68,9 +67,6 @@ if TYPE_CHECKING:
 BOUND_MARGIN = 1e-6
 GAMMA = "__level__"  # a placeholder for the comparison's level in Splink's adjustment SQL
 PARTY_KEY = "party_key"  # the integer by which Splink tells the parties apart
-# Names alike enough for counterparts in common to count: the condition the counterparts
-# levels ask for, as resolution_model writes it.
-ALIKE_NAMES = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEVELS) + "))"
 
 
 def predict(

@@ -30,7 +30,8 @@
   more: the namesakes who reach them are mostly one person's accounts, and training
   floors u at MIN_PROBABILITY.
 - Counterpart levels are made monotone: more in common never weighs less than fewer.
-- Country's m stays the prior: every scored pair shares a country by blocking.
+- Country's m stays the prior: every scored pair shares a country by blocking; so does
+  the phone's (resolution_model.PHONE), u being sampled.
 A level the data never showed keeps its prior; no trained value goes below
 MIN_PROBABILITY, so one unseen level cannot veto a pair on its own.
 """
@@ -116,10 +117,16 @@ def splink_settings(
     model: Model,
     *,
     behaviour: bool = True,
+    phone: bool = True,
     unique_id: str = "party_id",
 ) -> SettingsCreator:
     comparisons = comparison_dicts(
-        kind, config, model.levels, term_frequencies=model.trained, behaviour=behaviour
+        kind,
+        config,
+        model.levels,
+        term_frequencies=model.trained,
+        behaviour=behaviour,
+        phone=phone,
     )
     return SettingsCreator(
         link_type="dedupe_only",
@@ -142,12 +149,15 @@ def linker_for(
     frequencies: dict[str, SplinkDataFrame],
     *,
     behaviour: bool = True,
+    phone: bool = True,
     unique_id: str = "party_id",
 ) -> Linker:
     """A linker on the party records with the within-country term frequencies; without
     `behaviour`, on the identity attributes only; `unique_id` names the column that tells
-    the records apart."""
-    settings = splink_settings(kind, config, model, behaviour=behaviour, unique_id=unique_id)
+    the records apart; without `phone`, without the phone (expectation maximisation)."""
+    settings = splink_settings(
+        kind, config, model, behaviour=behaviour, phone=phone, unique_id=unique_id
+    )
     linker = Linker(frame, settings, log_level=None, validate_settings=False)
     for column, table in frequencies.items():
         linker.table_management.register_term_frequency_lookup(table, column)
@@ -204,8 +214,9 @@ def train(
         }
         source = f"trained; name m from {'beneficiaries' if lender else 'priors'}"
     levels = {}
+    untrained_m = {comparison.name for comparison in identity if not comparison.m_trained}
     for key, (_, u) in sampled.items():
-        m = None if key[0] == "country" else learned[key]
+        m = None if key[0] in untrained_m else learned.get(key)
         levels[key] = (m, _without_matches(u, m, chance))
     if kind.city_column:
         try:
@@ -331,7 +342,7 @@ def _expectation_maximisation(
     training = config.training
     rule = block_on(*EM_BLOCK)
     sample = _em_sample(frame, kind, config, start, frequencies, rule, parties, behaviour=False)
-    em = linker_for(sample, kind, config, start, frequencies, behaviour=False)
+    em = linker_for(sample, kind, config, start, frequencies, behaviour=False, phone=False)
     session = em.training.estimate_parameters_using_expectation_maximisation(
         rule,
         estimate_without_term_frequencies=True,
@@ -353,7 +364,7 @@ def _expectation_maximisation(
         estimated,
         ceiling,
     )
-    identity = comparisons_for(kind, behaviour=False)
+    identity = comparisons_for(kind, behaviour=False, phone=False)
     return chance, {key: m for key, (m, _) in _levels(identity, em).items()}
 
 
@@ -379,14 +390,14 @@ def _behaviour_levels(
     more often than two random parties: relatives named after one another, one family)."""
     rule = block_on(*BEHAVIOUR_EM_BLOCK)
     sample = _em_sample(frame, kind, config, start, frequencies, rule, parties, behaviour=True)
-    em = linker_for(sample, kind, config, start, frequencies)
+    em = linker_for(sample, kind, config, start, frequencies, phone=False)
     em.training.estimate_parameters_using_expectation_maximisation(
         rule,
         estimate_without_term_frequencies=True,
         fix_u_probabilities=fix_u,
         max_pairs=None,  # the sample is Splink's own (_em_sample)
     )
-    comparisons = comparisons_for(kind)
+    comparisons = comparisons_for(kind, phone=False)
     behavioural = {c.name for c in comparisons if c.behavioural}
     return {key: mu for key, mu in _levels(comparisons, em).items() if key[0] in behavioural}
 
@@ -408,7 +419,7 @@ def _em_sample(
     sample with no further sampling forms the very pairs it would form over all records,
     but joins the term frequencies onto the sample alone rather than onto every record
     (the part of training that grew with the data)."""
-    probe = linker_for(frame, kind, config, start, frequencies, behaviour=behaviour)
+    probe = linker_for(frame, kind, config, start, frequencies, behaviour=behaviour, phone=False)
     settings = probe._settings_obj
     threshold, modulus, _ = resolve_em_sample_threshold(
         linker=probe,

@@ -33,20 +33,6 @@ def account_sql(column: str) -> str:
     return f"regexp_replace(upper(trim({column})), '[\\s\\-./]', '', 'g')"
 
 
-def phone_sql(column: str, calling_code: str) -> str:
-    """A phone number as E.164 digits without '+': '0917 123 4567' written at home in the
-    Philippines and '+63 917 123 4567' are one number. `calling_code` is an SQL expression
-    for the country's calling code (e.g. '63'), used when the number is written locally.
-    NULL when fewer than 7 digits remain."""
-    digits = f"regexp_replace({column}, '[^0-9]', '', 'g')"
-    international = f"""CASE
-        WHEN trim({column}) LIKE '+%' THEN {digits}
-        WHEN {digits} LIKE '00%' THEN substr({digits}, 3)
-        WHEN {digits} LIKE '0%' THEN {calling_code} || substr({digits}, 2)
-        ELSE {digits} END"""
-    return f"CASE WHEN length({digits}) >= 7 THEN {international} END"
-
-
 def name_sql(column: str) -> str:
     """A name reduced to what survives retyping: lower case, no accents, no titles or
     punctuation, "Ma." as maria, "de la" / "dela" / "del" joined to the surname."""

@@ -23,8 +23,9 @@ import pyarrow.parquet as pq
 
 from vigil.errors import InputError
 from vigil.indicators.catalogue import Catalogue, load_catalogue
+from vigil.phones import phone_sql
 from vigil.private_files import make_private, private_folder
-from vigil.share.encode import account_sql, clks, name_sql, phone_sql, tokens
+from vigil.share.encode import account_sql, clks, name_sql, tokens
 from vigil.share.keys import ShareKey, load_key
 from vigil.workspace import Workspace
 
