@@ -117,7 +117,7 @@ def test_every_merge_carries_each_comparison_and_its_weight(ws: Workspace) -> No
     for kind, explanation in links:
         parts = explanation.split("; ")
         named = [part.split(":")[0] for part in parts[:-1]]
-        expected = ["name", "city", "country", "payers", "timing"]
+        expected = ["name", "city", "country", "phone", "payers", "timing"]
         if kind == "sender":
             expected = ["name", "country", "payees", "timing"]
         assert named == expected, explanation

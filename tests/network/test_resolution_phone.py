@@ -21,6 +21,7 @@ from tests.network.test_resolution import (
 )
 from vigil.network import resolution
 from vigil.network.resolution import resolve_entities
+from vigil.network.resolution_config import DEFAULT_CONFIG
 
 # (beneficiary_id, name, city, phone as the payment records it)
 ONE_FACILITATOR_TWO_WALLETS = [
@@ -143,3 +144,18 @@ def test_an_export_without_phones_resolves_as_without_the_comparison(
     assert [w for *_, w in with_comparison[1]] == pytest.approx(
         [w for *_, w in without_comparison[1]]
     )
+
+
+def test_one_phone_under_names_that_differ_is_no_evidence(tmp_path: Path) -> None:
+    # The sisters' pair comes out at this threshold, with its explanation: names that look
+    # alike (not one name written two ways), one phone and one payer, and nothing from them.
+    config = tmp_path / "resolution.yaml"
+    config.write_text(DEFAULT_CONFIG.read_text().replace("threshold: 0.9", "threshold: 0.0001"))
+    maria, _, marites = (account for account, *_ in ONE_HOUSEHOLD_PHONE)
+    with _workspace(tmp_path, phoned_population_rows()) as ws:
+        resolve_entities(ws, config=config)
+        explanation = link_explanation(ws, "beneficiary", maria, marites)
+    assert "phone: no phone on one side, or one phone under names that differ (+0.0)" in (
+        explanation
+    )
+    assert "payers: payers in common, under names that differ" in explanation

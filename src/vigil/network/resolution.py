@@ -4,8 +4,10 @@ A facilitator holds several wallets under spellings of one name, and opens a new
 few months; an offender pays under two customer ids; an FIU merging reports from several
 remitters sees one customer under several sender ids. Splink (DuckDB backend, on the
 workspace's own connection) scores pairs of parties that share a blocking key (name words,
-or a distinctive payer / payee in common) on:
-- identity attributes: name, country and, for beneficiaries, city;
+a distinctive payer / payee in common, a beneficiary's phone) on:
+- identity attributes: name, country and, for beneficiaries, city and phone (the number
+  its payments give most often, in E.164: one number under one name's spellings is one
+  person, under names that differ a household's or an agent's and no evidence);
 - behaviour: the distinctive payers (of a beneficiary) or payees (of a sender) the two have
   in common (most of them, handed over from the one account to the other as one stopped
   and the other started, three or more, for senders at two reporters a rare one that few
