@@ -92,6 +92,16 @@ class Comparison:
     # Whether expectation maximisation sets the levels' m (else the priors' m stands).
     m_trained: bool = True
     null_label: str = "missing"  # the null level's label in explanations
+    # Pairs the comparison says nothing of though their values are known (the phone: one
+    # number under names that differ): they fall in the null level too.
+    unheeded_sql: str | None = None
+
+    @property
+    def null_level_sql(self) -> str:
+        """The null level's condition: a value missing, or the pair unheeded."""
+        if self.unheeded_sql is None:
+            return self.null_sql
+        return f"{self.null_sql} OR ({self.unheeded_sql})"
 
     def gamma_labels(self) -> dict[int, str]:
         """Splink's comparison-vector value of each level -> its label (-1: the null level)."""
@@ -232,8 +242,7 @@ ALIKE_NAMES = "((" + ") OR (".join(NAME.level(key).sql for key in ALIKE_NAME_LEV
 # often comes with a second SIM. m is the prior's, u sampled from random pairs.
 PHONE = Comparison(
     "phone",
-    "phone_l IS NULL OR phone_r IS NULL "
-    f"OR (phone_l = phone_r AND NOT coalesce({ALIKE_NAMES}, FALSE))",
+    "phone_l IS NULL OR phone_r IS NULL",
     (
         Level(
             "same",
@@ -245,6 +254,7 @@ PHONE = Comparison(
     ),
     m_trained=False,
     null_label="no phone on one side, or one phone under names that differ",
+    unheeded_sql=f"phone_l = phone_r AND NOT coalesce({ALIKE_NAMES}, FALSE)",
 )
 
 
@@ -831,7 +841,7 @@ def comparison_dicts(
     for comparison in comparisons_for(kind, behaviour=behaviour, phone=phone):
         levels: list[dict[str, Any]] = [
             {
-                "sql_condition": comparison.null_sql,
+                "sql_condition": comparison.null_level_sql,
                 "label_for_charts": "missing",
                 "is_null_level": True,
             }

@@ -108,7 +108,11 @@ def predict(
     settings = linker._settings_obj  # the model exactly as Splink will score it
     behavioural = {c.name for c in comparisons_for(kind) if c.behavioural}
     identity = [c for c in settings.comparisons if c.output_column_name not in behavioural]
-    bounds = [_comparison_bound_sql(c.comparison_levels) for c in identity]
+    missing = {c.name: c.null_sql for c in comparisons_for(kind) if c.unheeded_sql}
+    bounds = [
+        _comparison_bound_sql(c.comparison_levels, missing.get(c.output_column_name))
+        for c in identity
+    ]
     prior = prob_to_match_weight(settings._probability_two_random_records_match)
     reach = _weight(config.threshold) - prior - BOUND_MARGIN
     record_columns = [c[0] for c in cursor.execute(f"DESCRIBE {keyed}").fetchall()]
@@ -283,19 +287,26 @@ def _side_sql(
     return _Side(sql, (*record_columns, *names))
 
 
-def _comparison_bound_sql(levels: list[Any]) -> str:
+def _comparison_bound_sql(levels: list[Any], missing: str | None = None) -> str:
     """The most match weight (with the pair's term-frequency adjustment) one identity
     comparison can give a pair: exact where the pair is at its null level (0) or its first
     level, else the greatest of its other levels' weights. Splink's own weights and
-    adjustment SQL, so the bound is the very sum Splink would form at those levels."""
+    adjustment SQL, so the bound is the very sum Splink would form at those levels.
+    `missing` (a comparison with unheeded pairs, see Comparison.unheeded_sql): the null
+    level's condition without them; a pair at the first level may then be unheeded, and
+    counts the greater of 0 and the level's weight (no names compared for millions of
+    blocked pairs)."""
     null = [level for level in levels if level.is_null_level]
     scored = [level for level in levels if not level.is_null_level]
     first, rest = scored[0], scored[1:]
-    cases = [f"WHEN {level.sql_condition} THEN 0" for level in null[:1]]
+    cases = [f"WHEN {missing or level.sql_condition} THEN 0" for level in null[:1]]
     if first._is_else_level or not rest:
         best = _greatest_weight_sql(scored, levels)
         return f"CASE {' '.join(cases)} ELSE {best} END" if cases else best
-    cases.append(f"WHEN {first.sql_condition} THEN {_greatest_weight_sql([first], levels)}")
+    first_weight = _greatest_weight_sql([first], levels)
+    if missing is not None:
+        first_weight = f"greatest(0.0, {first_weight})"
+    cases.append(f"WHEN {first.sql_condition} THEN {first_weight}")
     return f"CASE {' '.join(cases)} ELSE {_greatest_weight_sql(rest, levels)} END"
 
 
