@@ -208,6 +208,8 @@ def _model_digest(settings: ResolutionConfig) -> str:
     digest = hashlib.sha256(settings.model_dump_json().encode())
     for module in MODEL_MODULES:
         digest.update(resources.files("vigil.network").joinpath(module).read_bytes())
+    # The phones a model compares are normalised there.
+    digest.update(resources.files("vigil").joinpath("phones.py").read_bytes())
     return digest.hexdigest()
 
 
