@@ -170,11 +170,17 @@ class Resolved:
         return entities, links
 
 
+def resolved_population(
+    tmp_path_factory: pytest.TempPathFactory, name: str, rows: list[dict[str, object]]
+) -> Iterator[Resolved]:
+    """A workspace of `rows`, resolved: the body of a module fixture."""
+    with _workspace(tmp_path_factory.mktemp(name), rows) as ws:
+        yield Resolved(ws, resolve_entities(ws))
+
+
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolved]:
-    folder = tmp_path_factory.mktemp("resolution")
-    with _workspace(folder, population_rows()) as ws:
-        yield Resolved(ws, resolve_entities(ws))
+    yield from resolved_population(tmp_path_factory, "resolution", population_rows())
 
 
 def test_name_variants_of_one_facilitator_are_one_entity(resolved: Resolved) -> None:

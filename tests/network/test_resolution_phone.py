@@ -18,6 +18,7 @@ from tests.network.test_resolution import (
     _workspace,
     link_explanation,
     population_rows,
+    resolved_population,
 )
 from vigil.network import resolution
 from vigil.network.resolution import resolve_entities
@@ -69,9 +70,7 @@ def phoned_population_rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def phoned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolved]:
-    folder = tmp_path_factory.mktemp("phones")
-    with _workspace(folder, phoned_population_rows()) as ws:
-        yield Resolved(ws, resolve_entities(ws))
+    yield from resolved_population(tmp_path_factory, "phones", phoned_population_rows())
 
 
 def test_two_wallets_of_one_facilitator_with_one_phone_are_one_person(phoned: Resolved) -> None:
